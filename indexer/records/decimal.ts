@@ -60,14 +60,24 @@ export function parseDecimal(text: string, decimals: number = WAD_DECIMALS): big
   return sign === '-' ? -magnitude : magnitude
 }
 
-/** The canonical decimal text of a fixed-point integer (see canonicalDecimalPattern). */
+/**
+ * The canonical decimal text of a fixed-point integer (see canonicalDecimalPattern). Works on the
+ * digit string rather than dividing by 10^decimals: this runs several times per indexed event, and
+ * string slicing is several times faster than bigint division and modulo.
+ */
 export function formatDecimal(value: bigint, decimals: number = WAD_DECIMALS): string {
-  const scale = scaleOf(decimals)
-  const magnitude = value < 0n ? -value : value
-  const whole = (magnitude / scale).toString()
-  const remainder = magnitude % scale
-  const fraction = remainder === 0n ? '' : `.${remainder.toString().padStart(decimals, '0').replace(/0+$/, '')}`
-  return `${value < 0n ? '-' : ''}${whole}${fraction}`
+  if (!Number.isInteger(decimals) || decimals < 0) {
+    throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
+  }
+  const negative = value < 0n
+  const digits = (negative ? -value : value).toString()
+  const cut = digits.length - decimals
+  const whole = cut > 0 ? digits.slice(0, cut) : '0'
+  const fraction = cut > 0 ? digits.slice(cut) : digits.padStart(decimals, '0')
+  let end = fraction.length
+  while (end > 0 && fraction.charCodeAt(end - 1) === 48) end--
+  const text = end === 0 ? whole : `${whole}.${fraction.slice(0, end)}`
+  return negative ? `-${text}` : text
 }
 
 /**
