@@ -1,0 +1,207 @@
+// The typed layer over the log: the only way domain code writes and reads records. Writers validate
+// every record against its zod schema before anything is appended, so an invalid record never
+// reaches a topic; readers decode and validate every record, and a record that fails is either
+// fatal (CorruptRecordError naming its position) or moved to a dead-letter topic: it is never
+// skipped silently.
+//
+// Records are JSON. What is written is the schema's parsed output, so record schemas are JSON-shaped
+// (no transforms to non-JSON values such as bigint; amounts are decimal strings).
+
+import type { z } from 'zod'
+import type { AppendedPosition, Log, LogConsumer, OutgoingRecord, StartOffsets, StoredRecord } from './log.ts'
+import { CorruptRecordError, RecordRejectedError } from './log-errors.ts'
+
+type Headers = Readonly<Record<string, string>>
+
+export interface RecordWriterOptions<T> {
+  readonly log: Log
+  readonly topic: string
+  readonly schema: z.ZodType<T>
+  /** The record's key: it picks the partition, so records that must stay ordered share it. */
+  readonly keyOf: (record: T) => string
+}
+
+export interface RecordWriter<T> {
+  readonly topic: string
+  /** Validates every record, then appends them all in one call; an invalid one rejects them all. */
+  write(records: readonly T[]): Promise<AppendedPosition[]>
+}
+
+export interface TypedRecord<T> {
+  readonly offset: number
+  readonly key: string
+  readonly value: T
+  readonly timestamp: number
+}
+
+export interface TypedBatch<T> {
+  readonly topic: string
+  readonly partition: number
+  /** The valid records of the batch, in offset order (dead-lettered ones left out). */
+  readonly records: readonly TypedRecord<T>[]
+  /** Where to resume this partition once the batch is applied: past the dead-lettered ones too. */
+  readonly nextOffset: number
+}
+
+export interface DeadLetter {
+  readonly error: CorruptRecordError
+  readonly key: string
+  readonly deadLetterTopic: string
+  readonly position: AppendedPosition
+}
+
+export interface ConsumeRecordsOptions<T> {
+  readonly log: Log
+  readonly topics: readonly string[]
+  readonly groupId: string
+  readonly from: StartOffsets
+  readonly schema: z.ZodType<T>
+  readonly maxBatchRecords?: number
+  /** When set, a corrupt record is appended here (with its source position) instead of stopping. */
+  readonly deadLetterTopic?: string
+  /** Told of every record sent to the dead-letter topic, to count and log it. */
+  readonly onDeadLetter?: (letter: DeadLetter) => void
+  /**
+   * Called per partition batch, in offset order. Called with no records too when every record of
+   * the batch was dead-lettered, so the caller can store nextOffset and not redo them on restart.
+   */
+  readonly onRecords: (batch: TypedBatch<T>) => Promise<void>
+}
+
+/** Header names on a dead-lettered record, beside the headers it had. */
+export const DEAD_LETTER_HEADERS = {
+  topic: 'dead-letter.topic',
+  partition: 'dead-letter.partition',
+  offset: 'dead-letter.offset',
+  error: 'dead-letter.error',
+  groupId: 'dead-letter.group-id',
+} as const
+
+/** "path.to.field: message" of the first issue, plus how many more there are. */
+export function describeZodError(error: z.ZodError): string {
+  const [first, ...rest] = error.issues
+  if (first === undefined) return error.message
+  const path = first.path.length === 0 ? '(root)' : first.path.map(String).join('.')
+  return `${path}: ${first.message}${rest.length > 0 ? ` (and ${rest.length} more issues)` : ''}`
+}
+
+function fieldOf(record: unknown, field: string): unknown {
+  return typeof record === 'object' && record !== null && field in record
+    ? (record as Record<string, unknown>)[field]
+    : undefined
+}
+
+/** One shared headers object per (type, version), so the log encodes each kind once per append. */
+function createHeadersOf(): (record: unknown) => Headers {
+  const byKind = new Map<string, Headers>()
+  return (record) => {
+    const type = fieldOf(record, 'type')
+    const version = fieldOf(record, 'v')
+    const kind = `${String(type)}\u0000${String(version)}`
+    let headers = byKind.get(kind)
+    if (headers === undefined) {
+      headers = Object.freeze({
+        'content-type': 'application/json',
+        ...(typeof type === 'string' ? { 'record-type': type } : {}),
+        ...(version !== undefined ? { 'schema-version': String(version) } : {}),
+      })
+      byKind.set(kind, headers)
+    }
+    return headers
+  }
+}
+
+export function createRecordWriter<T>(options: RecordWriterOptions<T>): RecordWriter<T> {
+  const { log, topic, schema, keyOf } = options
+
+  /** The key of a record that failed its schema, for the error message; keyOf may not cope with it. */
+  function keyForError(record: T): string {
+    try {
+      return keyOf(record)
+    } catch {
+      return '(no key)'
+    }
+  }
+
+  function encode(records: readonly T[]): OutgoingRecord[] {
+    const headersOf = createHeadersOf()
+    return records.map((record) => {
+      const parsed = schema.safeParse(record)
+      if (!parsed.success) {
+        const issue = describeZodError(parsed.error)
+        throw new RecordRejectedError(topic, keyForError(record), issue, { cause: parsed.error })
+      }
+      const value = Buffer.from(JSON.stringify(parsed.data))
+      return { key: keyOf(parsed.data), value, headers: headersOf(parsed.data) }
+    })
+  }
+
+  return {
+    topic,
+    // Every record is validated and encoded before the append, so a bad one leaves nothing written.
+    write: async (records) => (records.length === 0 ? [] : log.append(topic, encode(records))),
+  }
+}
+
+type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: CorruptRecordError }
+
+export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord): Decoded<T> {
+  const corrupt = (issue: string, cause: unknown): Decoded<T> => ({
+    ok: false,
+    error: new CorruptRecordError(record.topic, record.partition, record.offset, issue, { cause }),
+  })
+  let json: unknown
+  try {
+    json = JSON.parse(record.value.toString('utf8'))
+  } catch (error) {
+    return corrupt(`invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error)
+  }
+  const parsed = schema.safeParse(json)
+  return parsed.success ? { ok: true, value: parsed.data } : corrupt(describeZodError(parsed.error), parsed.error)
+}
+
+function deadLetterHeaders(record: StoredRecord, error: CorruptRecordError, groupId: string): Headers {
+  return {
+    ...record.headers,
+    [DEAD_LETTER_HEADERS.topic]: record.topic,
+    [DEAD_LETTER_HEADERS.partition]: String(record.partition),
+    [DEAD_LETTER_HEADERS.offset]: String(record.offset),
+    [DEAD_LETTER_HEADERS.error]: error.issue,
+    [DEAD_LETTER_HEADERS.groupId]: groupId,
+  }
+}
+
+export function consumeRecords<T>(options: ConsumeRecordsOptions<T>): LogConsumer {
+  const { log, schema, deadLetterTopic, onDeadLetter, onRecords, groupId } = options
+
+  async function deadLetter(record: StoredRecord, error: CorruptRecordError, topic: string): Promise<void> {
+    const [position] = await log.append(topic, [
+      { key: record.key, value: record.value, headers: deadLetterHeaders(record, error, groupId) },
+    ])
+    if (position !== undefined) onDeadLetter?.({ error, key: record.key, deadLetterTopic: topic, position })
+  }
+
+  return log.consume({
+    topics: options.topics,
+    groupId,
+    from: options.from,
+    ...(options.maxBatchRecords === undefined ? {} : { maxBatchRecords: options.maxBatchRecords }),
+    onBatch: async ({ topic, partition, records }) => {
+      const valid: TypedRecord<T>[] = []
+      for (const record of records) {
+        const decoded = decodeRecord(schema, record)
+        if (decoded.ok) {
+          valid.push({ offset: record.offset, key: record.key, value: decoded.value, timestamp: record.timestamp })
+        } else if (deadLetterTopic !== undefined) {
+          await deadLetter(record, decoded.error, deadLetterTopic)
+        } else {
+          // The records before the corrupt one are still applied; it and those after it are not.
+          if (valid.length > 0) await onRecords({ topic, partition, records: valid, nextOffset: record.offset })
+          throw decoded.error
+        }
+      }
+      const last = records.at(-1)
+      if (last !== undefined) await onRecords({ topic, partition, records: valid, nextOffset: last.offset + 1 })
+    },
+  })
+}
