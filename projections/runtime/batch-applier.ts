@@ -1,0 +1,94 @@
+// One batch of one partition: every record folded into the working set, then one store commit with
+// the rows it changed, the journal, and the partition's next offset. Either all of it is stored or
+// none (the working set is then reloaded from the store and the error stops the consumer), so a
+// restart resumes exactly after the last committed batch.
+import type { TypedBatch } from '../../indexer/log/typed-log.ts'
+import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
+import type { FoldStep } from '../fold/fold-step.ts'
+import { recordBelongsTo, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
+import type { ReadModelStore } from '../store/read-model-store.ts'
+import type { ProjectionChange } from './change-feed.ts'
+import type { WorkingSet } from './working-set.ts'
+
+/** A record on the wrong topic (a tick on the events topic, or a chain event on the ticks topic). */
+export class TopicRecordMismatchError extends Error {
+  override readonly name = 'TopicRecordMismatchError'
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly recordType: string,
+  ) {
+    super(`${topic}/${partition}@${offset}: a ${recordType} record does not belong on this topic`)
+  }
+}
+
+export interface BatchApplierDeps {
+  readonly workingSet: WorkingSet
+  readonly store: ReadModelStore
+  readonly topics: ProjectionTopics
+  readonly metrics: MetricsRegistry
+}
+
+export type BatchApplier = (batch: TypedBatch<ProjectionRecord>) => ProjectionChange | undefined
+
+function outcomeOf(step: FoldStep): string {
+  return step.outcome === 'applied' ? 'applied' : step.reason
+}
+
+export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
+  const { workingSet, store, topics } = deps
+  const recordsTotal = deps.metrics.counter('projection_records_total', 'Records folded, by type and outcome')
+  const batchSeconds = deps.metrics.histogram('projection_batch_seconds', 'Time to fold and commit one batch')
+  const nextOffset = deps.metrics.gauge('projection_next_offset', 'Next offset to fold, by topic and partition')
+
+  function foldAll(batch: TypedBatch<ProjectionRecord>): { steps: FoldStep[]; outcomes: Map<string, number> } {
+    const steps: FoldStep[] = []
+    const outcomes = new Map<string, number>()
+    for (const { offset, value } of batch.records) {
+      if (!recordBelongsTo(value, batch.topic, topics)) {
+        throw new TopicRecordMismatchError(batch.topic, batch.partition, offset, value.type)
+      }
+      const step = workingSet.fold(value)
+      steps.push(step)
+      const key = `${value.type}\u0000${outcomeOf(step)}`
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+    }
+    return { steps, outcomes }
+  }
+
+  function changeOf(batch: TypedBatch<ProjectionRecord>, steps: readonly FoldStep[]): ProjectionChange | undefined {
+    const records: ProjectionRecord[] = []
+    const positionIds = new Set<string>()
+    const marketIds = new Set<string>()
+    for (const step of steps) {
+      if (step.outcome !== 'applied') continue
+      records.push(step.record)
+      marketIds.add(step.record.market_id)
+      for (const write of step.writes) if (write.table === 'positions') positionIds.add(write.key)
+    }
+    if (records.length === 0) return undefined
+    const { topic, partition } = batch
+    return { topic, partition, nextOffset: batch.nextOffset, records, positionIds: [...positionIds], marketIds: [...marketIds] }
+  }
+
+  return (batch) => {
+    const started = performance.now()
+    let folded: ReturnType<typeof foldAll>
+    try {
+      folded = foldAll(batch)
+      const offset = { topic: batch.topic, partition: batch.partition, next_offset: batch.nextOffset }
+      store.commit({ ...workingSet.takeCommit(), offsets: [offset] })
+    } catch (error) {
+      workingSet.reset()
+      throw error
+    }
+    for (const [key, count] of folded.outcomes) {
+      const [type = '', outcome = ''] = key.split('\u0000')
+      recordsTotal.inc({ type, outcome }, count)
+    }
+    nextOffset.set(batch.nextOffset, { topic: batch.topic, partition: String(batch.partition) })
+    batchSeconds.observe((performance.now() - started) / 1000)
+    return changeOf(batch, folded.steps)
+  }
+}

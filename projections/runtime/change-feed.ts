@@ -1,0 +1,52 @@
+// The change feed: after each commit, the runtime tells its listeners what changed, for the gateway
+// to push. A listener runs after the commit, so what it reads from the store is already durable;
+// a listener that throws is reported and does not stop the fold (the batch is committed already).
+import type { ProjectionRecord } from '../fold/projection-record.ts'
+
+export interface ProjectionChange {
+  readonly topic: string
+  readonly partition: number
+  /** The partition's next offset as committed with this change. */
+  readonly nextOffset: number
+  /** The records that changed the read models, in fold order: redelivered and stale ones are left out. */
+  readonly records: readonly ProjectionRecord[]
+  /** Positions whose rows were written (opened, closed, liquidated, or restored by a reorg). */
+  readonly positionIds: readonly string[]
+  /** Markets of the records folded: their row, price, positions or history changed. */
+  readonly marketIds: readonly string[]
+}
+
+export type ChangeListener = (change: ProjectionChange) => void
+
+export interface ChangeFeed {
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: ChangeListener): () => void
+}
+
+export interface ChangePublisher extends ChangeFeed {
+  publish(change: ProjectionChange): void
+}
+
+export function createChangeFeed(onListenerError: (error: unknown) => void): ChangePublisher {
+  const listeners = new Set<ChangeListener>()
+  return {
+    subscribe: (listener) => {
+      // A wrapper per subscription, so the same function subscribed twice is called twice and
+      // each unsubscribe removes only its own.
+      const entry: ChangeListener = (change) => listener(change)
+      listeners.add(entry)
+      return () => {
+        listeners.delete(entry)
+      }
+    },
+    publish: (change) => {
+      for (const listener of [...listeners]) {
+        try {
+          listener(change)
+        } catch (error) {
+          onListenerError(error)
+        }
+      }
+    },
+  }
+}

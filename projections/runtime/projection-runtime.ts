@@ -1,0 +1,112 @@
+// The projection runtime: one consumer of perp.events.v1 and pyth.ticks.v1 (in the replica's own
+// group), starting each partition at the offset stored with the read models, folding every batch
+// in one store commit together with the new offset, and telling the change feed after each commit.
+//
+// Exactly once: a record's effects and its partition's next offset are committed atomically, and
+// the consumer starts where the committed offsets say. A crash before a commit loses the batch's
+// effects and its offset together, so the batch is read and folded again; a crash after it leaves
+// both, so nothing is read twice. A record the log itself delivers twice is caught by the fold.
+import type { Log } from '../../indexer/log/log.ts'
+import { consumeRecords, type DeadLetter } from '../../indexer/log/typed-log.ts'
+import type { Logger } from '../../indexer/runtime/logger.ts'
+import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
+import { defaultProjectionTopics, projectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
+import type { ConsumerOffset, ReadModelStore } from '../store/read-model-store.ts'
+import { stateHash } from '../store/state-hash.ts'
+import { createBatchApplier } from './batch-applier.ts'
+import { createChangeFeed, type ChangeFeed } from './change-feed.ts'
+import { createWorkingSet } from './working-set.ts'
+
+export interface ProjectionRuntimeDeps {
+  readonly log: Log
+  readonly store: ReadModelStore
+  /** The consumer group: one per replica, since each replica has its own read-model file. */
+  readonly groupId: string
+  readonly logger: Logger
+  readonly metrics: MetricsRegistry
+  /** Reorgs deeper than this many blocks cannot be undone (default 64, as the indexer's). */
+  readonly finalityDepth?: number
+  readonly topics?: ProjectionTopics
+  readonly maxBatchRecords?: number
+  readonly maxCachedPositions?: number
+  /** When set, a record that fails its schema goes here instead of stopping the fold. */
+  readonly deadLetterTopic?: string
+}
+
+export interface ProjectionRuntime {
+  /** What changed after each commit. Subscribe before run() to miss nothing. */
+  readonly changes: ChangeFeed
+  /** Folds until stop(); resolves once stopped, rejects on the first error (nothing after it is committed). */
+  run(): Promise<void>
+  /** Stops after the batch in flight has committed. */
+  stop(): Promise<void>
+  /** The state hash of the committed read models (store/state-hash.ts). */
+  stateHash(): string
+  /** The committed consumer offsets. */
+  offsets(): ConsumerOffset[]
+}
+
+export const DEFAULT_FINALITY_DEPTH = 64
+
+export class ProjectionAlreadyRunningError extends Error {
+  override readonly name = 'ProjectionAlreadyRunningError'
+  constructor(readonly groupId: string) {
+    super(`projection runtime of group ${groupId} was already started`)
+  }
+}
+
+export function createProjectionRuntime(deps: ProjectionRuntimeDeps): ProjectionRuntime {
+  const { log, store, groupId } = deps
+  const topics = deps.topics ?? defaultProjectionTopics
+  const logger = deps.logger.child({ component: 'projections', groupId })
+  const workingSet = createWorkingSet(store, {
+    finalityDepth: deps.finalityDepth ?? DEFAULT_FINALITY_DEPTH,
+    ...(deps.maxCachedPositions === undefined ? {} : { maxCachedPositions: deps.maxCachedPositions }),
+  })
+  const feed = createChangeFeed((error) => logger.error('change listener failed', { error }))
+  const apply = createBatchApplier({ workingSet, store, topics, metrics: deps.metrics })
+  const deadLetters = deps.metrics.counter('projection_dead_letters_total', 'Records set aside as unreadable, by topic')
+  let stopRequested = false
+  let consumer: ReturnType<typeof consumeRecords> | undefined
+
+  function onDeadLetter(letter: DeadLetter): void {
+    deadLetters.inc({ topic: letter.error.topic })
+    logger.warn('record dead-lettered', { error: letter.error, deadLetterTopic: letter.deadLetterTopic })
+  }
+
+  async function run(): Promise<void> {
+    if (consumer !== undefined || stopRequested) throw new ProjectionAlreadyRunningError(groupId)
+    const offsets = new Map(store.loadOffsets().map((o) => [`${o.topic}/${o.partition}`, o.next_offset]))
+    logger.info('projection starting', { offsets: Object.fromEntries(offsets) })
+    consumer = consumeRecords({
+      log,
+      topics: [topics.events, topics.ticks],
+      groupId,
+      from: (topic, partition) => offsets.get(`${topic}/${partition}`) ?? 0,
+      schema: projectionRecord,
+      ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
+      ...(deps.deadLetterTopic === undefined ? {} : { deadLetterTopic: deps.deadLetterTopic, onDeadLetter }),
+      onRecords: async (batch) => {
+        const change = apply(batch)
+        if (change !== undefined) feed.publish(change)
+      },
+    })
+    try {
+      await consumer.done
+    } catch (error) {
+      logger.error('projection stopped by an error', { error: error instanceof Error ? error : String(error) })
+      throw error
+    }
+  }
+
+  return {
+    changes: feed,
+    run,
+    stop: async () => {
+      stopRequested = true
+      await consumer?.stop()
+    },
+    stateHash: () => stateHash(store),
+    offsets: () => store.loadOffsets(),
+  }
+}

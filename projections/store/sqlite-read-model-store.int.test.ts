@@ -1,0 +1,122 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ProjectionRecord } from '../fold/projection-record.ts'
+import { readModelTableNames, readModelTables, type PositionRow } from '../fold/read-model-rows.ts'
+import { generateChainHistory } from '../test-support/chain-history.ts'
+import { foldIntoMemory, foldIntoStore } from '../test-support/fold-into-memory.ts'
+import { createRandom, interleave } from '../test-support/random.ts'
+import { ReadModelSchemaError } from './read-model-schema.ts'
+import type { StoreCommit } from './read-model-store.ts'
+import { openReadModelStore, type SqliteReadModelStore } from './sqlite-read-model-store.ts'
+
+describe('SQLite read-model store', () => {
+  let dir: string
+  let path: string
+  const opened: SqliteReadModelStore[] = []
+  const open = () => {
+    const store = openReadModelStore({ path })
+    opened.push(store)
+    return store
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'read-models-'))
+    path = join(dir, 'nested', 'read-models.db')
+  })
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) if (store.db.open) store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  function history(seed: number): { live: ProjectionRecord[]; canonical: ProjectionRecord[] } {
+    const generated = generateChainHistory(createRandom(seed), { blocks: 40, reorgChance: 0.2 })
+    return {
+      live: interleave<ProjectionRecord>([...generated.events, ...generated.ticks], createRandom(seed + 1)),
+      canonical: interleave<ProjectionRecord>([...generated.canonical, ...generated.ticks], createRandom(seed + 1)),
+    }
+  }
+
+  it('creates a WAL file with every read-model table, its columns in readModelTables order', () => {
+    const { db } = open()
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    for (const table of readModelTableNames) {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]
+      expect(columns.map((c) => c.name), table).toEqual(readModelTables[table].columns)
+    }
+  })
+
+  it('holds the same rows as the memory store after the same fold, so both hash the same', () => {
+    const { live } = history(11)
+    const sqlite = foldIntoStore(open())
+    const memory = foldIntoMemory()
+    sqlite.fold(live, 13)
+    memory.fold(live, 13)
+    expect(sqlite.hash()).toBe(memory.hash())
+    expect(sqlite.store.loadMarkets()).toEqual(memory.store.rows('markets'))
+    expect(sqlite.store.loadJournal()).toEqual(memory.store.loadJournal())
+  })
+
+  it('stores no amount as a float: every column holds TEXT, INTEGER or NULL', () => {
+    foldIntoStore(open()).fold(history(12).live)
+    const { db } = opened[0]!
+    for (const table of readModelTableNames) {
+      for (const column of readModelTables[table].columns) {
+        const types = db.prepare(`SELECT DISTINCT typeof(${column}) AS t FROM ${table}`).all() as { t: string }[]
+        for (const { t } of types) expect(['text', 'integer', 'null'], `${table}.${column}`).toContain(t)
+      }
+    }
+    const amounts = db.prepare('SELECT DISTINCT typeof(size) AS a, typeof(long_open_interest) AS b FROM positions, markets').all()
+    expect(amounts).toEqual([{ a: 'text', b: 'text' }])
+  })
+
+  it('keeps the undo journal across a reopen, so a reorg after a restart is still undone', () => {
+    const generated = generateChainHistory(createRandom(5), { blocks: 40, reorgChance: 0.25 })
+    const live = generated.events.flat()
+    const firstReorg = live.findIndex((record) => record.type === 'chain_reorg')
+    expect(firstReorg).toBeGreaterThan(0)
+    const before = foldIntoStore(open())
+    before.fold(live.slice(0, firstReorg))
+    before.store.close()
+    const after = foldIntoStore(open())
+    after.fold(live.slice(firstReorg))
+    const canonical = foldIntoMemory()
+    canonical.fold(generated.canonical.flat())
+    expect(after.hash()).toBe(canonical.hash())
+  })
+
+  it('commits all of a batch or none of it', () => {
+    const store = open()
+    const fold = foldIntoStore(store)
+    fold.fold(history(13).live.slice(0, 30))
+    const before = fold.hash()
+    const offsetsBefore = store.loadOffsets()
+    const position = store.db.prepare('SELECT * FROM positions LIMIT 1').get() as PositionRow
+    const failing: StoreCommit = {
+      writes: [
+        { table: 'latest_ticks', key: 'sol-usdc-perp', row: undefined },
+        // Refused by the CHECK on side, after the tick was deleted.
+        { table: 'positions', key: 'bad', row: { ...position, position_id: 'bad', side: 'sideways' as 'long' } },
+      ],
+      journalDeletes: store.loadJournal().map((block) => block.block_key),
+      journalUpserts: [],
+      cursors: [],
+      offsets: [{ topic: 'perp.events.v1', partition: 0, next_offset: 99 }],
+    }
+    const journalBefore = store.loadJournal()
+    expect(() => store.commit(failing)).toThrow(/CHECK/)
+    expect(store.loadJournal()).toEqual(journalBefore)
+    expect(fold.hash()).toBe(before)
+    expect(store.loadOffsets()).toEqual(offsetsBefore)
+  })
+
+  it('refuses a file written with another schema version', () => {
+    const db = new Database(join(dir, 'other.db'))
+    db.pragma('user_version = 7')
+    db.close()
+    expect(() => openReadModelStore({ path: join(dir, 'other.db') })).toThrow(ReadModelSchemaError)
+  })
+})

@@ -1,0 +1,142 @@
+// The read models in a SQLite file (better-sqlite3, WAL). A batch is one transaction holding its
+// row writes, its undo-journal changes, the cursors and the consumer offsets: offsets commit in the
+// same transaction as the rows, so a crash can neither lose nor double-apply a record.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { JournalBlock } from '../fold/fold-step.ts'
+import {
+  readModelTableNames,
+  readModelTables,
+  rowFromValues,
+  rowValues,
+  type MarketRow,
+  type PositionRow,
+  type ReadModelTable,
+  type RowWrite,
+  type TickRow,
+} from '../fold/read-model-rows.ts'
+import { ensureReadModelSchema } from './read-model-schema.ts'
+import type { ColumnValue, ConsumerOffset, FoldCursor, ReadModelStore, StoreCommit } from './read-model-store.ts'
+
+export interface SqliteReadModelStore extends ReadModelStore {
+  /** The connection, for read-only queries in the same process (projections/query). */
+  readonly db: Database.Database
+  close(): void
+}
+
+export interface ReadModelStoreOptions {
+  /** The SQLite file; created with its tables when missing. ':memory:' for a throwaway store. */
+  readonly path: string
+}
+
+// synchronous=NORMAL: an OS crash may lose the last commits, but the offsets go with them, so their
+// records are read and folded again; exactly-once needs atomic commits, which WAL gives at NORMAL.
+// A larger page cache keeps the positions' key index in memory; checkpointing every 10k pages
+// instead of 1k writes each hot page back to the file less often during a catch-up.
+function openDatabase(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('cache_size = -65536')
+    db.pragma('wal_autocheckpoint = 10000')
+    ensureReadModelSchema(db)
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+/** An undo_journal row: the block's record ids and undo images as JSON text. */
+type JournalRow = Omit<JournalBlock, 'record_ids' | 'undo'> & { readonly record_ids: string; readonly undo: string }
+
+type UndoImage = readonly [ReadModelTable, string, readonly ColumnValue[] | null]
+
+/** The journal's undo images as compact JSON: [table, key, column values or null for "absent"]. */
+function encodeUndo(undo: readonly RowWrite[]): string {
+  const images: UndoImage[] = undo.map((w) => [w.table, w.key, w.row === undefined ? null : rowValues(w.table, w.row)])
+  return JSON.stringify(images)
+}
+
+function decodeUndo(text: string): RowWrite[] {
+  return (JSON.parse(text) as UndoImage[]).map(
+    ([table, key, values]) => ({ table, key, row: values === null ? undefined : rowFromValues(table, values) }) as RowWrite,
+  )
+}
+
+function upsertSql(table: ReadModelTable): string {
+  const { key, columns } = readModelTables[table]
+  const updates = columns.filter((column) => column !== key).map((column) => `${column} = excluded.${column}`)
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}`
+}
+
+function createTableStatements(db: Database.Database) {
+  const statements = new Map(
+    readModelTableNames.map((table) => {
+      const { key, columns } = readModelTables[table]
+      return [
+        table,
+        {
+          upsert: db.prepare(upsertSql(table)),
+          delete: db.prepare(`DELETE FROM ${table} WHERE ${key} = ?`),
+          all: db.prepare(`SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${key}`).raw(true),
+        },
+      ] as const
+    }),
+  )
+  return (table: ReadModelTable) => statements.get(table)!
+}
+
+export function createSqliteReadModelStore(db: Database.Database): ReadModelStore {
+  const tableStatements = createTableStatements(db)
+  const findPosition = db.prepare('SELECT * FROM positions WHERE position_id = ?')
+  const upsertJournal = db.prepare(
+    'INSERT OR REPLACE INTO undo_journal (block_key, market_id, block_number, block_hash, record_ids, undo) VALUES (?, ?, ?, ?, ?, ?)',
+  )
+  const deleteJournal = db.prepare('DELETE FROM undo_journal WHERE block_key = ?')
+  const upsertCursor = db.prepare(
+    'INSERT INTO fold_cursors (market_id, head_block, finalized_through) VALUES (?, ?, ?) ON CONFLICT (market_id) DO UPDATE SET head_block = excluded.head_block, finalized_through = excluded.finalized_through',
+  )
+  const upsertOffset = db.prepare(
+    'INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset',
+  )
+
+  const commit = db.transaction((batch: StoreCommit) => {
+    for (const write of batch.writes) {
+      const statements = tableStatements(write.table)
+      if (write.row === undefined) statements.delete.run(write.key)
+      else statements.upsert.run(rowValues(write.table, write.row))
+    }
+    for (const key of batch.journalDeletes) deleteJournal.run(key)
+    for (const b of batch.journalUpserts) {
+      upsertJournal.run(b.block_key, b.market_id, b.block_number, b.block_hash, JSON.stringify(b.record_ids), encodeUndo(b.undo))
+    }
+    for (const c of batch.cursors) upsertCursor.run(c.market_id, c.head_block, c.finalized_through)
+    for (const o of batch.offsets) upsertOffset.run(o.topic, o.partition, o.next_offset)
+  })
+
+  const all = <Row>(sql: string): Row[] => db.prepare(sql).all() as Row[]
+
+  return {
+    loadMarkets: () => all<MarketRow>('SELECT * FROM markets ORDER BY market_id'),
+    loadTicks: () => all<TickRow>('SELECT * FROM latest_ticks ORDER BY market_id'),
+    loadJournal: () =>
+      all<JournalRow>('SELECT * FROM undo_journal ORDER BY block_key').map(
+        (row): JournalBlock => ({ ...row, record_ids: JSON.parse(row.record_ids) as string[], undo: decodeUndo(row.undo) }),
+      ),
+    loadCursors: () => all<FoldCursor>('SELECT market_id, head_block, finalized_through FROM fold_cursors'),
+    loadOffsets: () => all<ConsumerOffset>('SELECT topic, partition, next_offset FROM consumer_offsets'),
+    findPosition: (positionId) => findPosition.get(positionId) as PositionRow | undefined,
+    // IMMEDIATE takes the write lock at BEGIN, so a commit never fails half-way on a busy upgrade.
+    commit: (batch) => commit.immediate(batch),
+    tableRows: (table) => tableStatements(table).all.iterate() as IterableIterator<ColumnValue[]>,
+  }
+}
+
+export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
+  const db = openDatabase(options.path)
+  return { ...createSqliteReadModelStore(db), db, close: () => db.close() }
+}
