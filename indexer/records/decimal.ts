@@ -35,11 +35,14 @@ export class DecimalRangeError extends RangeError {
   override readonly name = 'DecimalRangeError'
 }
 
+// Powers of ten up to 10^36, computed once: the fold parses several amounts per record.
+const powersOfTen: readonly bigint[] = Array.from({ length: 37 }, (_, i) => 10n ** BigInt(i))
+
 function scaleOf(decimals: number): bigint {
   if (!Number.isInteger(decimals) || decimals < 0) {
     throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
   }
-  return 10n ** BigInt(decimals)
+  return powersOfTen[decimals] ?? 10n ** BigInt(decimals)
 }
 
 /**
