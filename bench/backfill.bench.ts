@@ -1,0 +1,223 @@
+// Backfill throughput: perp events generated on a real anvil (openPositions in bulk, closes, funding
+// updates), backfilled by the indexer's own path (raw eth_getLogs, its decoder, the typed writer)
+// into the embedded log and into Kafka, beside viem's getContractEvents path (getLogs with
+// formatting and decodeEventLog, into memory only) measured in the same run on the same chain, so
+// the ratio survives a noisy machine. Each contender runs several times; the table shows medians.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPublicClient, http } from 'viem'
+import { perpExchangeAbi } from '../contracts-abi/perp-exchange.abi.ts'
+import { createBackfill } from '../indexer/chain/backfill.ts'
+import { createEventDecoder } from '../indexer/chain/event-decoder.ts'
+import { createChainRpc } from '../indexer/chain/json-rpc.ts'
+import { createLogEventSink } from '../indexer/chain/log-event-sink.ts'
+import { createLogToRecord } from '../indexer/chain/log-to-record.ts'
+import { createEmbeddedLog } from '../indexer/log/embedded-log.ts'
+import { createKafkaLog } from '../indexer/log/kafka-log.ts'
+import type { Log } from '../indexer/log/log.ts'
+import { silentLogger } from '../indexer/runtime/logger.ts'
+import { createMetricsRegistry } from '../indexer/runtime/metrics.ts'
+import { startAnvil } from '../test/support/anvil.ts'
+import { startKafkaBroker } from '../test/support/kafka-broker.ts'
+import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../test/support/perp-load.ts'
+
+export const description = 'backfill of 200k anvil events into the embedded log and Kafka (events/s), against viem getContractEvents'
+
+const HELP = `Usage: npm run bench -- backfill [options]
+
+  --events <n>       events generated on anvil (default 200000)
+  --repeats <n>      runs per contender (default 3)
+  --concurrency <n>  eth_getLogs in flight, for every contender (default 4)
+  --backend <name>   embedded, kafka or both (default both)
+  --brokers <list>   use this Kafka instead of starting one with scripts/kafka.sh
+`
+
+const TARGET_EVENTS_PER_S = 100_000
+const TARGET_RATIO = 4
+const PARTITIONS = 3
+/** viem's ranges hold about this many logs each, like the indexer's adaptive target. */
+const BASELINE_LOGS_PER_RANGE = 5_000
+
+interface Settings {
+  readonly events: number
+  readonly repeats: number
+  readonly concurrency: number
+  readonly backends: ReadonlySet<'embedded' | 'kafka'>
+  readonly brokers: string | undefined
+}
+
+function parseArgs(args: readonly string[]): Settings | undefined {
+  const values = new Map<string, string>()
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ''
+    if (arg === '--help' || arg === '-h') return undefined
+    const value = args[i + 1]
+    if (!arg.startsWith('--') || value === undefined) throw new Error(`backfill bench: bad argument ${arg}; see --help`)
+    values.set(arg.slice(2), value)
+    i++
+  }
+  const int = (name: string, fallback: number): number => {
+    const n = Number(values.get(name) ?? fallback)
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`backfill bench: --${name} must be a positive integer`)
+    return n
+  }
+  const backend = values.get('backend') ?? 'both'
+  if (!['embedded', 'kafka', 'both'].includes(backend)) throw new Error('backfill bench: --backend is embedded, kafka or both')
+  return {
+    events: int('events', 200_000),
+    repeats: int('repeats', 3),
+    concurrency: int('concurrency', 4),
+    backends: new Set<'embedded' | 'kafka'>(backend === 'both' ? ['embedded', 'kafka'] : [backend as 'embedded' | 'kafka']),
+    brokers: values.get('brokers'),
+  }
+}
+
+interface Chain {
+  readonly devnet: PerpDevnet
+  readonly head: number
+  readonly events: number
+}
+
+/** The indexer's backfill from block 0 to the head into `log`; returns the events written and the time. */
+async function ourBackfill(chain: Chain, log: Log, topics: { events: string; checkpoints: string }, concurrency: number) {
+  const metrics = createMetricsRegistry()
+  const { devnet } = chain
+  const rpc = createChainRpc({ url: devnet.rpcUrl, timeoutMs: 60_000, logger: silentLogger, metrics })
+  const sink = createLogEventSink({
+    log,
+    chainId: devnet.chainId,
+    contract: devnet.contract,
+    startBlock: 0,
+    partitions: PARTITIONS,
+    finalityDepth: 0,
+    logger: silentLogger,
+    metrics,
+    eventsTopic: topics.events,
+    checkpointTopic: topics.checkpoints,
+  })
+  const toRecord = createLogToRecord({ chainId: devnet.chainId, contract: devnet.contract, decoder: createEventDecoder(perpExchangeAbi, { addresses: 'lowercase' }) })
+  const backfill = createBackfill({ rpc, sink, toRecord, contract: devnet.contract, concurrency, maxRange: 2_000, logger: silentLogger, metrics, progress: () => ({ update: () => {}, finish: () => {} }) })
+  const { nextBlock } = await sink.resume()
+  const result = await backfill.run({ from: nextBlock, to: chain.head })
+  await rpc.close()
+  return { events: result.events, ms: result.elapsedMs }
+}
+
+/** viem's path: getContractEvents over ranges of about BASELINE_LOGS_PER_RANGE logs, `concurrency` at a time. */
+async function viemBaseline(chain: Chain, concurrency: number) {
+  const client = createPublicClient({ transport: http(chain.devnet.rpcUrl, { retryCount: 0, timeout: 60_000 }) })
+  const span = Math.max(1, Math.floor((BASELINE_LOGS_PER_RANGE * (chain.head + 1)) / chain.events))
+  const started = performance.now()
+  let next = 0
+  let events = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next <= chain.head) {
+        const from = next
+        next += span
+        const logs = await client.getContractEvents({ address: chain.devnet.contract, abi: perpExchangeAbi, fromBlock: BigInt(from), toBlock: BigInt(Math.min(chain.head, from + span - 1)) })
+        events += logs.length
+      }
+    }),
+  )
+  return { events, ms: performance.now() - started }
+}
+
+type Sample = { readonly events: number; readonly ms: number }
+
+async function embeddedRun(chain: Chain, dir: string, run: string, concurrency: number): Promise<Sample> {
+  const log = createEmbeddedLog({ path: join(dir, `log-${run}.db`) })
+  try {
+    return await ourBackfill(chain, log, { events: 'perp.events.v1', checkpoints: 'perp.indexer.checkpoints.v1' }, concurrency)
+  } finally {
+    await log.close()
+  }
+}
+
+async function kafkaRun(chain: Chain, log: Log, run: string, concurrency: number): Promise<Sample> {
+  const stamp = `${Date.now().toString(36)}.${run}`
+  return ourBackfill(chain, log, { events: `bench.backfill.events.${stamp}`, checkpoints: `bench.backfill.checkpoints.${stamp}` }, concurrency)
+}
+
+async function prepareChain(settings: Settings): Promise<{ chain: Chain; stop: () => Promise<void> }> {
+  const anvil = await startAnvil()
+  const devnet = await deployPerpDevnet(anvil)
+  const started = performance.now()
+  const closes = Math.round(settings.events * 0.01)
+  const fundingUpdates = Math.round(settings.events * 0.01)
+  const generated = await generatePerpEvents(devnet, { opens: settings.events - closes - fundingUpdates, closes, fundingUpdates })
+  const head = await createChainRpc({ url: devnet.rpcUrl, timeoutMs: 10_000, logger: silentLogger }).blockNumber()
+  progress(`generated ${generated} events over ${head} blocks in ${Math.round((performance.now() - started) / 1000)} s`)
+  return { chain: { devnet, head, events: generated + 3 }, stop: () => anvil.stop() }
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const settings = parseArgs(args)
+  if (settings === undefined) {
+    process.stdout.write(HELP)
+    return
+  }
+  const { chain, stop } = await prepareChain(settings)
+  const dir = await mkdtemp(join(tmpdir(), 'bench-backfill-'))
+  const broker = settings.backends.has('kafka') && settings.brokers === undefined ? await startKafkaBroker({ name: 'bench-kafka' }) : undefined
+  const brokers = settings.brokers ?? broker?.brokers
+  const kafkaLog = brokers === undefined ? undefined : createKafkaLog({ brokers: brokers.split(','), clientId: 'bench-backfill', logger: silentLogger })
+  const samples = new Map<string, Sample[]>()
+  const record = (name: string, sample: Sample): void => {
+    if (sample.events !== chain.events) throw new Error(`${name} saw ${sample.events} of ${chain.events} events`)
+    samples.set(name, [...(samples.get(name) ?? []), sample])
+  }
+  try {
+    progress('warm-up (untimed)')
+    await viemBaseline(chain, settings.concurrency)
+    await embeddedRun(chain, dir, 'warm', settings.concurrency)
+    for (let i = 0; i < settings.repeats; i++) {
+      progress(`run ${i + 1}/${settings.repeats}`)
+      record('viem getContractEvents (memory only)', await viemBaseline(chain, settings.concurrency))
+      if (settings.backends.has('embedded')) record('indexer backfill -> embedded log', await embeddedRun(chain, dir, String(i), settings.concurrency))
+      if (kafkaLog !== undefined) record('indexer backfill -> Kafka', await kafkaRun(chain, kafkaLog, String(i), settings.concurrency))
+    }
+  } finally {
+    await kafkaLog?.close()
+    await broker?.stop()
+    await rm(dir, { recursive: true, force: true })
+    await stop()
+  }
+  process.stdout.write(report(settings, chain, samples))
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+function report(settings: Settings, chain: Chain, samples: ReadonlyMap<string, Sample[]>): string {
+  const rate = (s: Sample): number => s.events / (s.ms / 1000)
+  const count = (n: number): string => Math.round(n).toLocaleString('en-US')
+  const medians = new Map([...samples].map(([name, list]) => [name, median(list.map(rate))]))
+  const baseline = medians.get('viem getContractEvents (memory only)') ?? Number.NaN
+  const lines = [
+    `backfill: ${count(chain.events)} events over ${count(chain.head)} blocks, ${settings.repeats} runs each, ${settings.concurrency} requests in flight`,
+    `load average ${loadavg().map((l) => l.toFixed(2)).join(', ')} on ${cpus().length} cores`,
+    '',
+    `| contender | median events/s | min..max events/s | vs viem |`,
+    `|---|---|---|---|`,
+  ]
+  for (const [name, list] of samples) {
+    const rates = list.map(rate)
+    const mid = medians.get(name) ?? 0
+    lines.push(`| ${name} | ${count(mid)} | ${count(Math.min(...rates))}..${count(Math.max(...rates))} | ${(mid / baseline).toFixed(2)}x |`)
+  }
+  const embedded = medians.get('indexer backfill -> embedded log')
+  if (embedded !== undefined) {
+    lines.push('', `target: embedded >= ${count(TARGET_EVENTS_PER_S)} events/s: ${embedded >= TARGET_EVENTS_PER_S ? 'met' : 'NOT met'} (${count(embedded)})`)
+    lines.push(`target: embedded >= ${TARGET_RATIO}x viem: ${embedded >= TARGET_RATIO * baseline ? 'met' : 'NOT met'} (${(embedded / baseline).toFixed(2)}x)`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function progress(message: string): void {
+  process.stderr.write(`  ${message}\n`)
+}

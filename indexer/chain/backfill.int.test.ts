@@ -1,0 +1,134 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { perpExchangeAbi } from '../../contracts-abi/perp-exchange.abi.ts'
+import { startAnvil, type Anvil } from '../../test/support/anvil.ts'
+import { canonicalRecords, firstDuplicateId, inChainOrder, readTopic, recordsByMarket } from '../../test/support/event-records.ts'
+import { kafkaBrokersOrSkip, uniqueTopic } from '../../test/support/kafka.ts'
+import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../../test/support/perp-load.ts'
+import { createEmbeddedLog } from '../log/embedded-log.ts'
+import { createKafkaLog } from '../log/kafka-log.ts'
+import type { Log } from '../log/log.ts'
+import type { ChainEventRecord } from '../records/schemas.ts'
+import { silentLogger } from '../runtime/logger.ts'
+import { createMetricsRegistry } from '../runtime/metrics.ts'
+import { createBackfill } from './backfill.ts'
+import { createEventDecoder } from './event-decoder.ts'
+import { createChainRpc } from './json-rpc.ts'
+import { createLogEventSink } from './log-event-sink.ts'
+import { createLogToRecord } from './log-to-record.ts'
+
+const PARTITIONS = 3
+const { brokers, skipReason } = kafkaBrokersOrSkip()
+
+let anvil: Anvil
+let devnet: PerpDevnet
+let head: number
+let expected: ChainEventRecord[]
+let dir: string
+
+beforeAll(async () => {
+  anvil = await startAnvil()
+  devnet = await deployPerpDevnet(anvil)
+  // 50,000 events over a few hundred blocks and the three markets, plus the three MarketListed.
+  await generatePerpEvents(devnet, { opens: 48_000, closes: 800, fundingUpdates: 1_200, perTransaction: 500 })
+  const rpc = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger })
+  head = await rpc.blockNumber()
+  expected = await canonicalRecords({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, contract: devnet.contract, toBlock: head })
+  dir = await mkdtemp(join(tmpdir(), 'backfill-int-'))
+}, 600_000)
+
+afterAll(async () => {
+  await anvil?.stop()
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+interface Topics {
+  readonly events: string
+  readonly checkpoints: string
+}
+
+/** A whole backfill from block 0 to the head, as the indexer runs it, into `log`. */
+async function backfillInto(log: Log, topics: Topics, concurrency: number): Promise<{ nextBlock: number; events: number }> {
+  const metrics = createMetricsRegistry()
+  const rpc = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger, metrics })
+  const sink = createLogEventSink({
+    log,
+    chainId: anvil.chainId,
+    contract: devnet.contract,
+    startBlock: 0,
+    partitions: PARTITIONS,
+    finalityDepth: 0,
+    logger: silentLogger,
+    metrics,
+    eventsTopic: topics.events,
+    checkpointTopic: topics.checkpoints,
+  })
+  const toRecord = createLogToRecord({
+    chainId: anvil.chainId,
+    contract: devnet.contract,
+    decoder: createEventDecoder(perpExchangeAbi, { addresses: 'lowercase' }),
+  })
+  const backfill = createBackfill({ rpc, sink, toRecord, contract: devnet.contract, concurrency, maxRange: 500, logger: silentLogger, metrics, progress: quietProgress })
+  const start = await sink.resume()
+  const result = await backfill.run({ from: start.nextBlock, to: head })
+  await rpc.close()
+  return { nextBlock: (await sink.resume()).nextBlock, events: result.events }
+}
+
+const quietProgress = () => ({ update: () => {}, finish: () => {} })
+
+async function expectCanonicalTopic(log: Log, topic: string): Promise<void> {
+  const stored = await readTopic(log, topic)
+  expect(stored.length).toBe(expected.length)
+  expect(firstDuplicateId(stored)).toBeUndefined()
+  const byId = new Map(stored.map(({ record }) => [record.id, record]))
+  for (const record of expected) expect(byId.get(record.id)).toEqual(record)
+  const byMarket = recordsByMarket(stored)
+  expect([...byMarket.keys()].sort()).toEqual(['btc-usdc-perp', 'eth-usdc-perp', 'sol-usdc-perp'])
+  for (const records of byMarket.values()) expect(inChainOrder(records)).toBe(true)
+  for (const { key, record } of stored) expect(key).toBe(record.market_id)
+}
+
+describe('backfill of 50k events from anvil', () => {
+  it('saw the load spread over many blocks and every event type', () => {
+    expect(expected.length).toBe(50_003)
+    expect(new Set(expected.map((r) => r.chain.block_number)).size).toBeGreaterThan(100)
+    expect(new Set(expected.map((r) => r.type))).toEqual(new Set(['market_listed', 'position_opened', 'position_closed', 'funding_updated']))
+  })
+
+  it('writes every event exactly once, in chain order per market, into the embedded log', async () => {
+    const log = createEmbeddedLog({ path: join(dir, 'log.db') })
+    const topics = { events: 'perp.events.v1', checkpoints: 'perp.indexer.checkpoints.v1' }
+    try {
+      const first = await backfillInto(log, topics, 4)
+      expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
+      await expectCanonicalTopic(log, topics.events)
+      // A second indexer over the same log resumes after the head and writes nothing again.
+      const second = await backfillInto(log, topics, 4)
+      expect(second).toEqual({ nextBlock: head + 1, events: 0 })
+      expect((await log.endOffsets(topics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
+    } finally {
+      await log.close()
+    }
+  }, 300_000)
+
+  describe.skipIf(brokers.length === 0)(`into Kafka${skipReason === '' ? '' : ` (skipped: ${skipReason})`}`, () => {
+    it('writes every event exactly once, in chain order per market, into Kafka', async () => {
+      const log = createKafkaLog({ brokers, clientId: 'backfill-int-test', logger: silentLogger })
+      const topics = { events: uniqueTopic('perp.events'), checkpoints: uniqueTopic('perp.checkpoints') }
+      try {
+        const first = await backfillInto(log, topics, 4)
+        expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
+        await expectCanonicalTopic(log, topics.events)
+        // Resuming reads the checkpoint and the partitions' tails back through Kafka consumers.
+        const second = await backfillInto(log, topics, 4)
+        expect(second).toEqual({ nextBlock: head + 1, events: 0 })
+        expect((await log.endOffsets(topics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
+      } finally {
+        await log.close()
+      }
+    }, 300_000)
+  })
+})
