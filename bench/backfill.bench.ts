@@ -21,6 +21,7 @@ import { createMetricsRegistry } from '../indexer/runtime/metrics.ts'
 import { startAnvil } from '../test/support/anvil.ts'
 import { startKafkaBroker } from '../test/support/kafka-broker.ts'
 import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../test/support/perp-load.ts'
+import { readBenchArgs } from './bench-args.ts'
 
 export const description = 'backfill of 200k anvil events into the embedded log and Kafka (events/s), against viem getContractEvents'
 
@@ -47,29 +48,15 @@ interface Settings {
   readonly brokers: string | undefined
 }
 
-function parseArgs(args: readonly string[]): Settings | undefined {
-  const values = new Map<string, string>()
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? ''
-    if (arg === '--help' || arg === '-h') return undefined
-    const value = args[i + 1]
-    if (!arg.startsWith('--') || value === undefined) throw new Error(`backfill bench: bad argument ${arg}; see --help`)
-    values.set(arg.slice(2), value)
-    i++
-  }
-  const int = (name: string, fallback: number): number => {
-    const n = Number(values.get(name) ?? fallback)
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`backfill bench: --${name} must be a positive integer`)
-    return n
-  }
-  const backend = values.get('backend') ?? 'both'
-  if (!['embedded', 'kafka', 'both'].includes(backend)) throw new Error('backfill bench: --backend is embedded, kafka or both')
+function parseArgs(argv: readonly string[]): Settings | undefined {
+  const args = readBenchArgs('backfill', argv)
+  if (args === undefined) return undefined
   return {
-    events: int('events', 200_000),
-    repeats: int('repeats', 3),
-    concurrency: int('concurrency', 4),
-    backends: new Set<'embedded' | 'kafka'>(backend === 'both' ? ['embedded', 'kafka'] : [backend as 'embedded' | 'kafka']),
-    brokers: values.get('brokers'),
+    events: args.int('events', 200_000),
+    repeats: args.int('repeats', 3),
+    concurrency: args.int('concurrency', 4),
+    backends: args.backends,
+    brokers: args.brokers,
   }
 }
 

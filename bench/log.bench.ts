@@ -13,6 +13,7 @@ import { createKafkaLog } from '../indexer/log/kafka-log.ts'
 import type { Log, OutgoingRecord } from '../indexer/log/log.ts'
 import { silentLogger } from '../indexer/runtime/logger.ts'
 import { startKafkaBroker } from '../test/support/kafka-broker.ts'
+import { readBenchArgs } from './bench-args.ts'
 
 export const description =
   'append and read throughput of 500-byte records, embedded and Kafka log, against raw better-sqlite3 and raw kafkajs'
@@ -40,31 +41,16 @@ const HELP = `Usage: npm run bench -- log [options]
   --brokers <list>  use this Kafka instead of starting one with scripts/kafka.sh
 `
 
-function parseArgs(args: readonly string[]): Settings | undefined {
-  const values = new Map<string, string>()
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? ''
-    if (arg === '--help' || arg === '-h') return undefined
-    const value = args[i + 1]
-    if (!arg.startsWith('--') || value === undefined) throw new Error(`log bench: bad argument ${arg}; see --help`)
-    values.set(arg.slice(2), value)
-    i++
-  }
-  const int = (name: string, fallback: number): number => {
-    const n = Number(values.get(name) ?? fallback)
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`log bench: --${name} must be a positive integer`)
-    return n
-  }
-  const backend = values.get('backend') ?? 'both'
-  if (!['embedded', 'kafka', 'both'].includes(backend)) throw new Error('log bench: --backend is embedded, kafka or both')
-  const backends = new Set<'embedded' | 'kafka'>(backend === 'both' ? ['embedded', 'kafka'] : [backend as 'embedded' | 'kafka'])
+function parseArgs(argv: readonly string[]): Settings | undefined {
+  const args = readBenchArgs('log', argv)
+  if (args === undefined) return undefined
   return {
-    records: int('records', 200_000),
-    batch: int('batch', 10_000),
-    size: int('size', 500),
-    repeats: int('repeats', 5),
-    backends,
-    brokers: values.get('brokers'),
+    records: args.int('records', 200_000),
+    batch: args.int('batch', 10_000),
+    size: args.int('size', 500),
+    repeats: args.int('repeats', 5),
+    backends: args.backends,
+    brokers: args.brokers,
   }
 }
 
