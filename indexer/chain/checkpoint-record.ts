@@ -4,9 +4,10 @@
 import { z } from 'zod'
 import { address, hash32, marketId, recordVersion, uint, unixSeconds } from '../records/record-fields.ts'
 import type { BlockRef } from './chain-types.ts'
+import { topics } from '../records/topics.ts'
 
 /** Compacted; one partition, since there is one record per indexed contract. */
-export const checkpointTopic = 'perp.indexer.checkpoints.v1'
+export const checkpointTopic = topics.indexerCheckpoints
 
 const checkpointBlock = z.strictObject({
   number: uint,

@@ -8,6 +8,8 @@ export const topics = {
   ticks: 'pyth.ticks.v1',
   /** Derived per-market snapshots (compacted), keyed by market id. */
   snapshots: 'perp.snapshots.v1',
+  /** The indexer's resume checkpoints (compacted), keyed by chain id and contract. */
+  indexerCheckpoints: 'perp.indexer.checkpoints.v1',
 } as const
 
 export type TopicName = (typeof topics)[keyof typeof topics]
