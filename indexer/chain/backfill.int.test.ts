@@ -11,6 +11,7 @@ import { createEmbeddedLog } from '../log/embedded-log.ts'
 import { createKafkaLog } from '../log/kafka-log.ts'
 import type { Log } from '../log/log.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
+import { topics } from '../records/topics.ts'
 import { silentLogger } from '../runtime/logger.ts'
 import { createMetricsRegistry } from '../runtime/metrics.ts'
 import { createBackfill } from './backfill.ts'
@@ -50,7 +51,7 @@ interface Topics {
 }
 
 /** A whole backfill from block 0 to the head, as the indexer runs it, into `log`. */
-async function backfillInto(log: Log, topics: Topics, concurrency: number): Promise<{ nextBlock: number; events: number }> {
+async function backfillInto(log: Log, logTopics: Topics, concurrency: number): Promise<{ nextBlock: number; events: number }> {
   const metrics = createMetricsRegistry()
   const rpc = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger, metrics })
   const sink = createLogEventSink({
@@ -62,8 +63,8 @@ async function backfillInto(log: Log, topics: Topics, concurrency: number): Prom
     finalityDepth: 0,
     logger: silentLogger,
     metrics,
-    eventsTopic: topics.events,
-    checkpointTopic: topics.checkpoints,
+    eventsTopic: logTopics.events,
+    checkpointTopic: logTopics.checkpoints,
   })
   const toRecord = createLogToRecord({
     chainId: anvil.chainId,
@@ -98,17 +99,21 @@ describe('backfill of 50k events from anvil', () => {
     expect(new Set(expected.map((r) => r.type))).toEqual(new Set(['market_listed', 'position_opened', 'position_closed', 'funding_updated']))
   })
 
+  // Both backends: the first backfill writes the canonical set; a second indexer over the same log
+  // resumes after the head (reading the checkpoint and the partitions' tails back) and writes nothing.
+  async function expectExactlyOnceBackfill(log: Log, logTopics: Topics): Promise<void> {
+    const first = await backfillInto(log, logTopics, 4)
+    expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
+    await expectCanonicalTopic(log, logTopics.events)
+    const second = await backfillInto(log, logTopics, 4)
+    expect(second).toEqual({ nextBlock: head + 1, events: 0 })
+    expect((await log.endOffsets(logTopics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
+  }
+
   it('writes every event exactly once, in chain order per market, into the embedded log', async () => {
     const log = createEmbeddedLog({ path: join(dir, 'log.db') })
-    const topics = { events: 'perp.events.v1', checkpoints: 'perp.indexer.checkpoints.v1' }
     try {
-      const first = await backfillInto(log, topics, 4)
-      expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
-      await expectCanonicalTopic(log, topics.events)
-      // A second indexer over the same log resumes after the head and writes nothing again.
-      const second = await backfillInto(log, topics, 4)
-      expect(second).toEqual({ nextBlock: head + 1, events: 0 })
-      expect((await log.endOffsets(topics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
+      await expectExactlyOnceBackfill(log, { events: topics.events, checkpoints: topics.indexerCheckpoints })
     } finally {
       await log.close()
     }
@@ -117,15 +122,8 @@ describe('backfill of 50k events from anvil', () => {
   describe.skipIf(brokers.length === 0)(`into Kafka${skipReason === '' ? '' : ` (skipped: ${skipReason})`}`, () => {
     it('writes every event exactly once, in chain order per market, into Kafka', async () => {
       const log = createKafkaLog({ brokers, clientId: 'backfill-int-test', logger: silentLogger })
-      const topics = { events: uniqueTopic('perp.events'), checkpoints: uniqueTopic('perp.checkpoints') }
       try {
-        const first = await backfillInto(log, topics, 4)
-        expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
-        await expectCanonicalTopic(log, topics.events)
-        // Resuming reads the checkpoint and the partitions' tails back through Kafka consumers.
-        const second = await backfillInto(log, topics, 4)
-        expect(second).toEqual({ nextBlock: head + 1, events: 0 })
-        expect((await log.endOffsets(topics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
+        await expectExactlyOnceBackfill(log, { events: uniqueTopic('perp.events'), checkpoints: uniqueTopic('perp.checkpoints') })
       } finally {
         await log.close()
       }
