@@ -88,11 +88,11 @@ function startIndexer(): IndexerProcess {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
 }
 
@@ -111,14 +111,17 @@ describe(`indexer process killed with SIGKILL during its backfill (seed ${seed})
   it('resumes after each kill and ends with the canonical records, each once', async () => {
     const countsAtKill: number[] = []
     for (let kill = 0; kill < 3; kill++) {
+      // Each kill lands at a random point of its own stretch of the backfill, found by counting the
+      // records on the log: a wall-clock delay would land after the end on a fast machine.
+      const target = Math.floor(expected.length * (0.1 + 0.25 * kill + random() * 0.2))
       const indexer = startIndexer()
       await indexer.waitFor('backfill starting', 60_000)
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(random() * 1_500)))
+      await waitUntil(async () => (await recordCount()) >= target, 120_000, 10)
       indexer.child.kill('SIGKILL')
       await indexer.exited
       countsAtKill.push(await recordCount())
     }
-    // The kills landed while records were still missing, and each run added some.
+    // The kills landed while records were still missing.
     expect(countsAtKill.at(-1)!, `records at each kill: ${countsAtKill.join(', ')}`).toBeLessThan(expected.length)
 
     const last = startIndexer()
