@@ -59,17 +59,19 @@ export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
 
   function changeOf(batch: TypedBatch<ProjectionRecord>, steps: readonly FoldStep[]): ProjectionChange | undefined {
     const records: ProjectionRecord[] = []
+    const offsets: number[] = []
     const positionIds = new Set<string>()
     const marketIds = new Set<string>()
-    for (const step of steps) {
+    for (const [index, step] of steps.entries()) {
       if (step.outcome !== 'applied') continue
       records.push(step.record)
+      offsets.push(batch.records[index]?.offset ?? -1)
       marketIds.add(step.record.market_id)
       for (const write of step.writes) if (write.table === 'positions') positionIds.add(write.key)
     }
     if (records.length === 0) return undefined
     const { topic, partition } = batch
-    return { topic, partition, nextOffset: batch.nextOffset, records, positionIds: [...positionIds], marketIds: [...marketIds] }
+    return { topic, partition, nextOffset: batch.nextOffset, records, offsets, positionIds: [...positionIds], marketIds: [...marketIds] }
   }
 
   return (batch) => {

@@ -10,6 +10,8 @@ export interface ProjectionChange {
   readonly nextOffset: number
   /** The records that changed the read models, in fold order: redelivered and stale ones are left out. */
   readonly records: readonly ProjectionRecord[]
+  /** Each record's offset in the partition, index for index (raw-event frames carry it in their cursor). */
+  readonly offsets: readonly number[]
   /** Positions whose rows were written (opened, closed, liquidated, or restored by a reorg). */
   readonly positionIds: readonly string[]
   /** Markets of the records folded: their row, price, positions or history changed. */
