@@ -11,23 +11,11 @@ import type { TickRecord } from '../records/schemas.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { MetricsRegistry } from '../runtime/metrics.ts'
 import { normalizePythFeedId, priceFeedToTick } from './price-feed-to-tick.ts'
-import { backoffDelay, type BackoffPolicy, type TickSource, type TickSourceHandlers } from './tick-ingest.ts'
+import { backoffDelay, type TickSource, type TickSourceHandlers, type TickSourceOptions } from './tick-source.ts'
 
-export interface HermesTickSourceOptions {
-  /** Hermes' base URL, e.g. https://hermes.pyth.network or http://127.0.0.1:8090. */
-  readonly endpoint: string
+export interface HermesTickSourceOptions extends TickSourceOptions {
+  /** Sent as `Authorization: Bearer <key>`; Hermes has required one since 2026-08. */
   readonly apiKey?: string
-  /** Pyth feed id (any spelling) -> market id. */
-  readonly feeds: Readonly<Record<string, string>>
-  readonly logger: Logger
-  readonly metrics?: MetricsRegistry
-  /** Reconnect delays (default 500 ms doubling to 30 s, jittered). */
-  readonly backoff?: BackoffPolicy
-  /** A stream silent this long is presumed dead and reconnected (default 30 s; Hermes sends ~2/s). */
-  readonly idleTimeoutMs?: number
-  /** Timeout of the REST call for the latest prices (default 5 s). */
-  readonly requestTimeoutMs?: number
-  readonly random?: () => number
 }
 
 /** Hermes refused the stream in a way retrying cannot fix: the API key or the feed ids. */

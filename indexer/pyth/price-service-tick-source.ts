@@ -12,23 +12,10 @@ import type { TickRecord } from '../records/schemas.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { MetricsRegistry } from '../runtime/metrics.ts'
 import { normalizePythFeedId, priceFeedToTick } from './price-feed-to-tick.ts'
-import { backoffDelay, type BackoffPolicy, type TickSource, type TickSourceHandlers } from './tick-ingest.ts'
+import { backoffDelay, type TickSource, type TickSourceHandlers, type TickSourceOptions } from './tick-source.ts'
 
-export interface PriceServiceTickSourceOptions {
-  /** The Hermes base URL; the websocket is at <endpoint>/ws. */
-  readonly endpoint: string
-  /** Pyth feed id (any spelling) -> market id. */
-  readonly feeds: Readonly<Record<string, string>>
-  readonly logger: Logger
-  readonly metrics?: MetricsRegistry
-  /** Delays between rebuilt connections (default 500 ms doubling to 30 s, jittered). */
-  readonly backoff?: BackoffPolicy
-  /** No price for this long rebuilds the connection (default 30 s). */
-  readonly idleTimeoutMs?: number
-  /** Timeout of the REST calls (default 5 s). */
-  readonly requestTimeoutMs?: number
-  readonly random?: () => number
-}
+/** The websocket is at <endpoint>/ws; the library cannot send an API key. */
+export type PriceServiceTickSourceOptions = TickSourceOptions
 
 /** Hermes refused the connection in a way retrying cannot fix: an API key required, unknown feed ids. */
 export class PriceServiceRefusedError extends Error {

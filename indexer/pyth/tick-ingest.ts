@@ -11,41 +11,7 @@ import { decodeRecord, type RecordWriter } from '../log/typed-log.ts'
 import { tickRecord, type TickRecord } from '../records/schemas.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { MetricsRegistry } from '../runtime/metrics.ts'
-
-export interface TickSourceHandlers {
-  /** The ticks of one update, in arrival order. Called synchronously by the source; must not throw. */
-  readonly onTicks: (ticks: readonly TickRecord[]) => void
-  /**
-   * A failure. The source recovers from a non-fatal one (a dropped connection) by itself; after a
-   * fatal one (an API key refused, an unknown feed id) it has stopped for good.
-   */
-  readonly onError?: (error: Error, fatal: boolean) => void
-}
-
-/** Where ticks come from: a Hermes client library behind reconnects and the tick mapping. */
-export interface TickSource {
-  /** For logs and metric labels. */
-  readonly name: string
-  /** Connects and delivers ticks until stop() or a fatal error. Call once. */
-  start(handlers: TickSourceHandlers): void
-  /** Disconnects; no handler is called once it has resolved. */
-  stop(): Promise<void>
-}
-
-export interface BackoffPolicy {
-  readonly initialMs: number
-  readonly maxMs: number
-}
-
-/**
- * The delay before retry number `attempt` (0-based): exponential up to maxMs, with "equal jitter"
- * (half fixed, half random), so many clients dropped at once spread their reconnects out while
- * none retries immediately.
- */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(Math.max(attempt, 0), 30))
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
+import { backoffDelay, type BackoffPolicy, type TickSource } from './tick-source.ts'
 
 /** What the ingest needs of the typed record writer of pyth.ticks.v1 (keyed by market id). */
 export type TickWriter = Pick<RecordWriter<TickRecord>, 'write'>

@@ -15,7 +15,8 @@ import { createMetricsRegistry, type MetricsRegistry } from '../runtime/metrics.
 import { createHermesTickSource, HermesRefusedError } from './hermes-tick-source.ts'
 import { priceFeedToTick } from './price-feed-to-tick.ts'
 import { createPriceServiceTickSource, PriceServiceRefusedError } from './price-service-tick-source.ts'
-import { backoffDelay, createTickIngest, type TickIngest, type TickSource } from './tick-ingest.ts'
+import { createTickIngest, type TickIngest } from './tick-ingest.ts'
+import { backoffDelay, type TickSource } from './tick-source.ts'
 
 const feeds = Object.fromEntries(markets.map((m) => [m.pythFeedId, m.id]))
 const marketOfFeed = new Map<string, string>(markets.map((m) => [m.pythFeedId, m.id]))
