@@ -8,15 +8,19 @@
 // - `cursor` on every raw-event frame (position_opened, position_closed, position_liquidated,
 //   funding_rate_update, market_listed, chain_reorg): reconnecting with ?from=<cursor> replays what
 //   was missed, then goes live;
-// - the `events` path (the spec's stats count its connections) and its `connected` frame;
+// - the `events` path (the spec's stats count its connections) and its `connected` frame, and the
+//   `connected` frames of the liquidations and market-stats paths;
 // - `market_listed` and `chain_reorg` raw events on the `events` path;
 // - `error` frames, and `pong` answering a client's {"type":"ping"}.
 import { z } from 'zod'
 
-/** A plain decimal string, e.g. "50000.5", "-12", "0.0001": no exponent, no "+". */
+/**
+ * A plain decimal string, e.g. "50000.5", "-12", "0.0001": no exponent, no "+". The server sends
+ * canonical ones (no trailing fractional zeros); the spec's own "50000.50" and "2.0" are accepted.
+ */
 export const decimalString = z
   .string()
-  .regex(/^-?(0|[1-9]\d*)(\.\d*[1-9])?$/, { error: 'expected a decimal string such as "50000.5"' })
+  .regex(/^-?(0|[1-9]\d*)(\.\d+)?$/, { error: 'expected a decimal string such as "50000.5"' })
   .meta({ description: 'An exact decimal number as a string, e.g. "50000.5". Never a JSON number.' })
 
 export const isoTimestamp = z.iso.datetime({ offset: false }).meta({ description: 'ISO 8601 UTC time, e.g. "2024-01-15T10:00:00Z".' })
