@@ -51,6 +51,21 @@ const billion = 1_000_000_000n
 const emaWindow = 60n
 const defaultVolatilityPpb = 100_000
 
+/**
+ * A per-step volatility for the demo devnet (0.04%, four times the default). At one step a second a
+ * position at 19x leverage, about 0.3% from its liquidation price, is typically liquidated within a
+ * minute or two, so a newcomer sees liquidations happen. The default stays realistic for tests.
+ */
+export const demoVolatilityPpb = 400_000
+
+/** The feeds with every step's volatility set to `volatilityPpb` (e.g. demoVolatilityPpb). */
+export function withVolatility<F extends WalkFeed>(feeds: readonly F[], volatilityPpb: number): (F & { readonly volatilityPpb: number })[] {
+  if (!Number.isSafeInteger(volatilityPpb) || volatilityPpb < 0) {
+    throw new PricePathError(`volatilityPpb must be a non-negative integer, got ${volatilityPpb}`)
+  }
+  return feeds.map((feed) => ({ ...feed, volatilityPpb }))
+}
+
 /** Normalizes a feed id to 0x + 64 lowercase hex digits; throws on anything else. */
 export function normalizeFeedId(id: string): string {
   const hex = (id.startsWith('0x') || id.startsWith('0X') ? id.slice(2) : id).toLowerCase()
