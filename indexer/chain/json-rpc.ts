@@ -34,7 +34,40 @@ interface Subscriber {
     onData: (data: { result?: unknown }) => void
     onError: (error: unknown) => void
   }): Promise<{ unsubscribe: () => Promise<unknown> }>
-  getRpcClient(): Promise<{ close(): void }>
+  getRpcClient(): Promise<{ close(): void; readonly socket: unknown }>
+}
+
+/** The parts of a `ws` WebSocket (what viem's transport uses on Node 20) that acknowledging needs. */
+interface PongingSocket {
+  pong(): void
+  on(event: 'message', listener: (this: PongingSocket) => void): void
+  listeners(event: 'message'): readonly unknown[]
+}
+
+function isPongingSocket(socket: unknown): socket is PongingSocket {
+  if (typeof socket !== 'object' || socket === null) return false
+  const s = socket as Record<string, unknown>
+  return typeof s['pong'] === 'function' && typeof s['on'] === 'function' && typeof s['listeners'] === 'function'
+}
+
+// Anvil's WebSocket server leaves Nagle's algorithm on: it holds a small frame (a newHeads
+// notification) until the client acknowledges the previous one, and Linux delays that ACK by up to
+// 40 ms when the client has nothing to send. An unsolicited pong after every frame received (RFC
+// 6455 allows one; no reply is due) makes the ACK leave at once, so back-to-back blocks arrive
+// without the 40 ms stall. One listener per socket: it is found again by identity, so a socket
+// shared by several ChainRpc instances (viem caches one per URL) is never hooked twice.
+function pongAfterFrame(this: PongingSocket): void {
+  try {
+    this.pong()
+  } catch {
+    // A socket still connecting or already closing: there is nothing to acknowledge.
+  }
+}
+
+/** Hooks pongAfterFrame on viem's current socket; called again after a reconnect gave it a new one. */
+async function acknowledgeFrames(subscriber: Subscriber): Promise<void> {
+  const socket = (await subscriber.getRpcClient()).socket
+  if (isPongingSocket(socket) && !socket.listeners('message').includes(pongAfterFrame)) socket.on('message', pongAfterFrame)
 }
 
 export function createChainRpc(options: ChainRpcOptions): ChainRpc {
@@ -59,7 +92,13 @@ function webSocketRpc(options: ChainRpcOptions): ChainRpc {
   const raw = transport.request as unknown as RawRequest
   // viem opens the socket on first use; close() must not open one just to close it.
   let opened = false
-  const request = instrument((args) => ((opened = true), raw(args)), options)
+  const acknowledge = (): void => void acknowledgeFrames(subscriber).catch(() => undefined)
+  const request = instrument((args) => {
+    opened = true
+    const answer = raw(args)
+    acknowledge()
+    return answer
+  }, options)
   const rpc = rpcMethods(request, async () => {
     if (opened) await subscriber.getRpcClient().then((client) => client.close(), () => undefined)
   })
@@ -80,6 +119,7 @@ function webSocketRpc(options: ChainRpcOptions): ChainRpc {
         .catch((error: unknown) => {
           throw classifyRpcError(error, 'eth_subscribe')
         })
+      acknowledge()
       return async () => {
         await subscription.unsubscribe()
       }

@@ -1,5 +1,5 @@
 // The EventSink on the log: chain event records and reorg records go to perp.events.v1 through the
-// typed record writer (every record validated), keyed by market id; a checkpoint goes to the
+// typed record writer (every record validated, by the fast events codec), keyed by market id; a checkpoint goes to the
 // compacted perp.indexer.checkpoints.v1 after every write.
 //
 // Crash safety (kill -9 at any moment; a restart leaves no gap and no duplicate record id):
@@ -35,6 +35,7 @@ import type { Logger } from '../runtime/logger.ts'
 import type { Counter, Gauge, MetricsRegistry } from '../runtime/metrics.ts'
 import type { FinalizedRange, FinalizedRangeSink } from './backfill.ts'
 import type { BlockRef, IndexedBlock } from './chain-types.ts'
+import { eventsRecordCodec } from './events-record-codec.ts'
 import { checkpointKey, checkpointRecord, checkpointTopic, toCheckpointBlock, type CheckpointRecord } from './checkpoint-record.ts'
 import type { ChainReorg, EventSink, ResumePoint } from './event-sink.ts'
 import { readSinkState, reorgIdentity, type SinkState } from './sink-resume.ts'
@@ -90,7 +91,7 @@ function createSinkContext(deps: LogEventSinkDeps, topicsOf: { events: string; c
     contract: deps.contract.toLowerCase(),
     finalityDepth: deps.finalityDepth,
     logger: deps.logger,
-    events: createRecordWriter({ log, topic: topicsOf.events, schema: eventsTopicRecord, keyOf: (r) => r.market_id }),
+    events: createRecordWriter({ log, topic: topicsOf.events, schema: eventsTopicRecord, codec: eventsRecordCodec, keyOf: (r) => r.market_id }),
     checkpoints: createRecordWriter({ log, topic: topicsOf.checkpoints, schema: checkpointRecord, keyOf: () => topicsOf.key }),
     written: deps.metrics.counter('indexer_events_total', 'Records appended to perp.events.v1, by type'),
     lastBlock: deps.metrics.gauge('indexer_last_written_block', 'The newest block whose records are all on the log'),

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { createEmbeddedLog, type EmbeddedLog } from './embedded-log.ts'
 import type { LogConsumer, StoredRecord } from './log.ts'
 import { CorruptRecordError, RecordRejectedError } from './log-errors.ts'
-import { DEAD_LETTER_HEADERS, consumeRecords, createRecordWriter, type DeadLetter, type TypedBatch } from './typed-log.ts'
+import { DEAD_LETTER_HEADERS, consumeRecords, createRecordWriter, type DeadLetter, type RecordCodec, type TypedBatch } from './typed-log.ts'
 
 const Trade = z.object({
   type: z.literal('trade'),
@@ -83,16 +83,29 @@ describe('typed log', () => {
     return records
   }
 
-  it('appends valid records as JSON keyed by keyOf, with content-type, record-type and schema-version headers', async () => {
+  it('appends valid records as JSON keyed by keyOf, with no headers (type and v are in the value)', async () => {
     const positions = await writer().write([trade('t1'), trade('t2', 'eth-usdc-perp')])
     expect(positions).toHaveLength(2)
     const [first] = (await rawRecords('trades', 2)).filter((r) => r.key === 'btc-usdc-perp')
     expect(JSON.parse(first!.value.toString())).toEqual(trade('t1'))
-    expect(first!.headers).toEqual({
-      'content-type': 'application/json',
-      'record-type': 'trade',
-      'schema-version': '1',
+    expect(first!.headers).toEqual({})
+  })
+
+  it('writes what a codec checks and stringifies instead of parsing with the schema, and rejects what its check refuses', async () => {
+    const codec: RecordCodec<Trade> = {
+      check: (t) => (t.size === '0' ? 'size: must not be zero' : undefined),
+      stringify: (t) => `{"type":"trade","v":1,"id":"${t.id}","market":"${t.market}","size":"${t.size}","via":"codec"}`,
+    }
+    const fast = createRecordWriter({ log, topic: 'trades', schema: Trade, codec, keyOf: (t: Trade) => t.market })
+    await fast.write([trade('t1')])
+    const [stored] = await rawRecords('trades', 1)
+    expect(JSON.parse(stored!.value.toString())).toEqual({ ...trade('t1'), via: 'codec' })
+    await expect(fast.write([trade('t2'), trade('t3', 'eth-usdc-perp', '0')])).rejects.toMatchObject({
+      name: 'RecordRejectedError',
+      key: 'eth-usdc-perp',
+      issue: 'size: must not be zero',
     })
+    expect((await log.endOffsets('trades')).reduce((a, b) => a + b, 0)).toBe(1)
   })
 
   it('rejects a whole write when one record fails its schema, naming topic, key and issue, and writes none of it', async () => {
