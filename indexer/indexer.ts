@@ -20,7 +20,8 @@ import type { Log } from './log/log.ts'
 import { createRecordWriter } from './log/typed-log.ts'
 import { createHermesTickSource } from './pyth/hermes-tick-source.ts'
 import { createPriceServiceTickSource } from './pyth/price-service-tick-source.ts'
-import { createTickIngest, type TickIngest } from './pyth/tick-ingest.ts'
+import { followListedFeeds, type ListedFeedTicks } from './pyth/listed-feed-ticks.ts'
+import { createTickIngest } from './pyth/tick-ingest.ts'
 import { tickRecord } from './records/schemas.ts'
 import { topics } from './records/topics.ts'
 import { startHttpEndpoint, type HttpEndpoint } from './runtime/http-endpoint.ts'
@@ -30,6 +31,8 @@ import { createMetricsRegistry, type MetricsRegistry } from './runtime/metrics.t
 export interface IndexerDeps {
   readonly logger: Logger
   readonly metrics?: MetricsRegistry
+  /** A log opened by the caller (e.g. one embedded log shared with `serve` in one process); closed by the caller. */
+  readonly log?: Log
 }
 
 export interface Indexer {
@@ -57,7 +60,7 @@ interface Parts {
   endpoint?: HttpEndpoint
   sink?: LogEventSink
   liveTail?: LiveTail
-  ticks?: TickIngest | undefined
+  ticks?: ListedFeedTicks | undefined
 }
 
 function openLog(config: IndexerConfig, logger: Logger): Log {
@@ -73,7 +76,7 @@ export function createIndexer(config: IndexerConfig, deps: IndexerDeps): Indexer
   const metrics = deps.metrics ?? createMetricsRegistry()
   const stopping = new AbortController()
   const parts: Parts = {
-    log: openLog(config, logger),
+    log: deps.log ?? openLog(config, logger),
     rpc: createChainRpc({ url: config.rpcUrl, timeoutMs: config.rpcTimeoutMs, maxResponseBytes: config.rpcMaxResponseBytes, logger, metrics }),
   }
   let running: Promise<void> | undefined
@@ -91,10 +94,9 @@ export function createIndexer(config: IndexerConfig, deps: IndexerDeps): Indexer
     await sink.resume()
     await backfillToFinal({ config, rpc: parts.rpc, sink, toRecord, logger, metrics, signal: stopping.signal })
     if (stopping.signal.aborted) return
-    parts.ticks = await startTicks(config, parts.log, sink, logger, metrics)
     // A fatal source error (a refused API key) stops the indexer rather than leaving it silently priceless.
-    parts.ticks?.done.catch((error: unknown) => {
-      logger.error('price ticks stopped', { error: error instanceof Error ? error : new Error(String(error)) })
+    parts.ticks = startTicks(config, parts.log, sink, logger, metrics, (error) => {
+      logger.error('price ticks stopped', { error })
       void stop()
     })
     parts.liveTail = createLiveTail({
@@ -113,7 +115,7 @@ export function createIndexer(config: IndexerConfig, deps: IndexerDeps): Indexer
       await running?.catch(() => undefined)
       await parts.endpoint?.close()
       await parts.rpc.close()
-      await parts.log.close()
+      if (deps.log === undefined) await parts.log.close()
       logger.info('indexer stopped')
     })()
     await stopped
@@ -181,29 +183,36 @@ async function backfillToFinal(parts: BackfillParts): Promise<void> {
   }
 }
 
-/** Pyth ticks for the markets whose MarketListed is on the log; undefined without HERMES_URL. */
-async function startTicks(
+/** Pyth ticks for the markets whose MarketListed is on the log, as they are listed; undefined without HERMES_URL. */
+function startTicks(
   config: IndexerConfig,
   log: Log,
   sink: LogEventSink,
   logger: Logger,
   metrics: MetricsRegistry,
-): Promise<TickIngest | undefined> {
-  if (config.hermesUrl === undefined) return undefined
-  const feeds: Record<string, string> = {}
-  for (const [market, feed] of sink.markets()) if (feed !== undefined) feeds[feed] = market
-  if (Object.keys(feeds).length === 0) {
-    logger.warn('no listed market has a Pyth feed yet; price ticks are not ingested until a restart')
-    return undefined
-  }
-  await log.ensureTopics([{ name: topics.ticks, partitions: config.topicPartitions }])
+  onFatal: (error: Error) => void,
+): ListedFeedTicks | undefined {
+  const hermesUrl = config.hermesUrl
+  if (hermesUrl === undefined) return undefined
   const sourceLogger = logger.child({ component: 'pyth' })
-  const source =
-    config.hermesClient === 'hermes'
-      ? createHermesTickSource({ endpoint: config.hermesUrl, feeds, logger: sourceLogger, metrics, ...(config.hermesApiKey === undefined ? {} : { apiKey: config.hermesApiKey }) })
-      : createPriceServiceTickSource({ endpoint: config.hermesUrl, feeds, logger: sourceLogger, metrics })
   const writer = createRecordWriter({ log, topic: topics.ticks, schema: tickRecord, keyOf: (tick) => tick.market_id })
-  const ingest = createTickIngest({ source, writer, logger: sourceLogger, metrics, resumeFrom: { log, topic: topics.ticks } })
-  await ingest.start()
-  return ingest
+  return followListedFeeds({
+    logger: sourceLogger,
+    onFatal,
+    listedFeeds: () => {
+      const feeds: Record<string, string> = {}
+      for (const [market, feed] of sink.markets()) if (feed !== undefined) feeds[feed] = market
+      return feeds
+    },
+    startIngest: async (feeds) => {
+      await log.ensureTopics([{ name: topics.ticks, partitions: config.topicPartitions }])
+      const source =
+        config.hermesClient === 'hermes'
+          ? createHermesTickSource({ endpoint: hermesUrl, feeds, logger: sourceLogger, metrics, ...(config.hermesApiKey === undefined ? {} : { apiKey: config.hermesApiKey }) })
+          : createPriceServiceTickSource({ endpoint: hermesUrl, feeds, logger: sourceLogger, metrics })
+      const ingest = createTickIngest({ source, writer, logger: sourceLogger, metrics, resumeFrom: { log, topic: topics.ticks } })
+      await ingest.start()
+      return ingest
+    },
+  })
 }
