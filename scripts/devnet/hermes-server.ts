@@ -45,6 +45,8 @@ export interface HermesServerFeed {
   readonly expo: number
   /** Hermes' symbol, e.g. "Crypto.BTC/USD", listed by /v2/price_feeds. */
   readonly symbol?: string
+  /** Standard deviation of one step's relative move, in parts per billion (default: price-paths.ts). */
+  readonly volatilityPpb?: number
 }
 
 export interface HermesServerOptions {
