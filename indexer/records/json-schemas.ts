@@ -1,10 +1,11 @@
 // The JSON Schema documents of the topics, generated from the zod schemas so the two cannot
 // disagree. They are checked into docs/schemas/ for analytics consumers; a unit test fails when the
 // checked-in files are stale. Cross-field rules (ids rebuilt from their parts, price = price_raw ·
-// 10^expo, ascending orphaned blocks) have no JSON Schema form and are described in
-// docs/schemas/README.md instead.
+// 10^expo, ascending orphaned blocks, a snapshot's id equal to the id in its data) have no JSON
+// Schema form and are described in docs/schemas/README.md instead.
 import { z } from 'zod'
 import { eventsTopicRecord, tickRecord } from './schemas.ts'
+import { snapshotRecord } from './snapshot-records.ts'
 import { topics } from './topics.ts'
 
 export interface JsonSchemaDocument {
@@ -26,6 +27,12 @@ const documentedTopics = [
     record: tickRecord,
     description:
       'A record of pyth.ticks.v1: one Pyth price update for a market. The Kafka record key is market_id. Ticks have no chain position.',
+  },
+  {
+    topic: topics.snapshots,
+    record: snapshotRecord,
+    description:
+      'A record of perp.snapshots.v1 (compacted): the state of a position or a market after a projections commit, or its removal by a reorg. The Kafka record key is id: the position id or the market id.',
   },
 ] as const
 

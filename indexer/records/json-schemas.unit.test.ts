@@ -20,6 +20,7 @@ describe('JSON Schema documents', () => {
     expect(documents.map((document) => document.fileName)).toEqual([
       `${topics.events}.schema.json`,
       `${topics.ticks}.schema.json`,
+      `${topics.snapshots}.schema.json`,
     ])
   })
 

@@ -6,7 +6,7 @@ export const topics = {
   events: 'perp.events.v1',
   /** Pyth price ticks, keyed by market id. */
   ticks: 'pyth.ticks.v1',
-  /** Derived per-market snapshots (compacted), keyed by market id. */
+  /** Position and market snapshots after each projections commit (compacted), keyed by position id or market id. */
   snapshots: 'perp.snapshots.v1',
   /** The indexer's resume checkpoints (compacted), keyed by chain id and contract. */
   indexerCheckpoints: 'perp.indexer.checkpoints.v1',

@@ -7,7 +7,7 @@ import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
 import type { FoldStep } from '../fold/fold-step.ts'
 import { recordBelongsTo, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
 import type { ReadModelStore } from '../store/read-model-store.ts'
-import type { ProjectionChange } from './change-feed.ts'
+import type { MarketImage, PositionImage, ProjectionChange } from './change-feed.ts'
 import type { WorkingSet } from './working-set.ts'
 
 /** A record on the wrong topic (a tick on the events topic, or a chain event on the ticks topic). */
@@ -57,21 +57,39 @@ export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
     return { steps, outcomes }
   }
 
+  /** The committed images of what the applied steps wrote: per row, the last write wins. */
   function changeOf(batch: TypedBatch<ProjectionRecord>, steps: readonly FoldStep[]): ProjectionChange | undefined {
     const records: ProjectionRecord[] = []
     const offsets: number[] = []
-    const positionIds = new Set<string>()
+    const positions = new Map<string, PositionImage>()
     const marketIds = new Set<string>()
-    for (const [index, step] of steps.entries()) {
+    const unlisted = new Set<string>()
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!
       if (step.outcome !== 'applied') continue
+      const marketId = step.record.market_id
       records.push(step.record)
-      offsets.push(batch.records[index]?.offset ?? -1)
-      marketIds.add(step.record.market_id)
-      for (const write of step.writes) if (write.table === 'positions') positionIds.add(write.key)
+      offsets.push(batch.records[i]!.offset)
+      marketIds.add(marketId)
+      for (const write of step.writes) {
+        if (write.table === 'positions') positions.set(write.key, { position_id: write.key, market_id: marketId, row: write.row })
+        else if (write.table === 'markets') {
+          if (write.row === undefined) unlisted.add(write.key)
+          else unlisted.delete(write.key)
+        }
+      }
     }
     if (records.length === 0) return undefined
+    const markets: MarketImage[] = []
+    for (const market_id of marketIds) {
+      const row = workingSet.market(market_id)
+      if (row !== undefined || unlisted.has(market_id)) markets.push({ market_id, row, tick: workingSet.tick(market_id) })
+    }
     const { topic, partition } = batch
-    return { topic, partition, nextOffset: batch.nextOffset, records, offsets, positionIds: [...positionIds], marketIds: [...marketIds] }
+    return {
+      ...{ topic, partition, nextOffset: batch.nextOffset, records, offsets },
+      ...{ positionIds: [...positions.keys()], marketIds: [...marketIds], positions: [...positions.values()], markets },
+    }
   }
 
   return (batch) => {

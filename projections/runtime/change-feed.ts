@@ -2,6 +2,21 @@
 // to push. A listener runs after the commit, so what it reads from the store is already durable;
 // a listener that throws is reported and does not stop the fold (the batch is committed already).
 import type { ProjectionRecord } from '../fold/projection-record.ts'
+import type { MarketRow, PositionRow, TickRow } from '../fold/read-model-rows.ts'
+
+/** A position as committed; row undefined: a reorg undid its opening, so it no longer exists. */
+export interface PositionImage {
+  readonly position_id: string
+  readonly market_id: string
+  readonly row: PositionRow | undefined
+}
+
+/** A market as committed, with its latest tick; row undefined: a reorg undid its listing. */
+export interface MarketImage {
+  readonly market_id: string
+  readonly row: MarketRow | undefined
+  readonly tick: TickRow | undefined
+}
 
 export interface ProjectionChange {
   readonly topic: string
@@ -16,6 +31,10 @@ export interface ProjectionChange {
   readonly positionIds: readonly string[]
   /** Markets of the records folded: their row, price, positions or history changed. */
   readonly marketIds: readonly string[]
+  /** The committed row of every position in positionIds. */
+  readonly positions: readonly PositionImage[]
+  /** The committed row and tick of every market in marketIds that is listed, or was unlisted by a reorg. */
+  readonly markets: readonly MarketImage[]
 }
 
 export type ChangeListener = (change: ProjectionChange) => void

@@ -7,10 +7,10 @@
 // effects and its offset together, so the batch is read and folded again; a crash after it leaves
 // both, so nothing is read twice. A record the log itself delivers twice is caught by the fold.
 import type { Log } from '../../indexer/log/log.ts'
-import { consumeRecords, type DeadLetter } from '../../indexer/log/typed-log.ts'
+import { consumeRecords, type DeadLetter, type TypedBatch } from '../../indexer/log/typed-log.ts'
 import type { Logger } from '../../indexer/runtime/logger.ts'
 import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
-import { defaultProjectionTopics, projectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
+import { defaultProjectionTopics, projectionRecord, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
 import type { ConsumerOffset, ReadModelStore } from '../store/read-model-store.ts'
 import { stateHash } from '../store/state-hash.ts'
 import { createBatchApplier } from './batch-applier.ts'
@@ -31,6 +31,15 @@ export interface ProjectionRuntimeDeps {
   readonly maxCachedPositions?: number
   /** When set, a record that fails its schema goes here instead of stopping the fold. */
   readonly deadLetterTopic?: string
+  /**
+   * Folds each listed partition up to this next offset and no further, and returns from run() once
+   * every one is reached (a replay to the end offsets at its start). Unlisted partitions are not folded.
+   */
+  readonly stopAt?: readonly ConsumerOffset[]
+  /** Awaited before each batch is folded: lets a slower consumer of the changes (snapshots) hold the fold back. */
+  readonly beforeBatch?: () => Promise<void> | undefined
+  /** Told of every committed batch, changed or not: the partition's next offset and the records read. */
+  readonly onCommit?: (offset: ConsumerOffset, records: number) => void
 }
 
 export interface ProjectionRuntime {
@@ -44,6 +53,13 @@ export interface ProjectionRuntime {
   stateHash(): string
   /** The committed consumer offsets. */
   offsets(): ConsumerOffset[]
+  /** The state hash and the offsets it is the state of, read together (a `serve` reports it on demand). */
+  stateReport(): StateReport
+}
+
+export interface StateReport {
+  readonly stateHash: string
+  readonly offsets: ConsumerOffset[]
 }
 
 export const DEFAULT_FINALITY_DEPTH = 64
@@ -53,6 +69,14 @@ export class ProjectionAlreadyRunningError extends Error {
   constructor(readonly groupId: string) {
     super(`projection runtime of group ${groupId} was already started`)
   }
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}/${partition}`
+
+/** The batch without its records at or past `limit`. */
+function truncated(batch: TypedBatch<ProjectionRecord>, limit: number): TypedBatch<ProjectionRecord> {
+  if (batch.nextOffset <= limit) return batch
+  return { ...batch, records: batch.records.filter((record) => record.offset < limit), nextOffset: limit }
 }
 
 export function createProjectionRuntime(deps: ProjectionRuntimeDeps): ProjectionRuntime {
@@ -74,22 +98,40 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
     logger.warn('record dead-lettered', { error: letter.error, deadLetterTopic: letter.deadLetterTopic })
   }
 
+  /** Partitions still short of their stop offset; undefined without stopAt. */
+  const limits = deps.stopAt === undefined ? undefined : new Map(deps.stopAt.map((o) => [partitionKey(o.topic, o.partition), o.next_offset]))
+  const short = new Set<string>()
+
+  async function onRecords(whole: TypedBatch<ProjectionRecord>): Promise<void> {
+    const key = partitionKey(whole.topic, whole.partition)
+    const limit = limits === undefined ? undefined : (limits.get(key) ?? 0)
+    const batch = limit === undefined ? whole : truncated(whole, limit)
+    if (batch.records.length === 0 && limit !== undefined && !short.has(key)) return
+    await deps.beforeBatch?.()
+    const change = apply(batch)
+    deps.onCommit?.({ topic: batch.topic, partition: batch.partition, next_offset: batch.nextOffset }, batch.records.length)
+    if (change !== undefined) feed.publish(change)
+    if (limit !== undefined && batch.nextOffset >= limit && short.delete(key) && short.size === 0) {
+      // Not awaited: stopping waits for this very batch to return.
+      void consumer?.stop()
+    }
+  }
+
   async function run(): Promise<void> {
     if (consumer !== undefined || stopRequested) throw new ProjectionAlreadyRunningError(groupId)
-    const offsets = new Map(store.loadOffsets().map((o) => [`${o.topic}/${o.partition}`, o.next_offset]))
-    logger.info('projection starting', { offsets: Object.fromEntries(offsets) })
+    const offsets = new Map(store.loadOffsets().map((o) => [partitionKey(o.topic, o.partition), o.next_offset]))
+    logger.info('projection starting', { offsets: Object.fromEntries(offsets), ...(limits === undefined ? {} : { stopAt: Object.fromEntries(limits) }) })
+    for (const [key, limit] of limits ?? []) if ((offsets.get(key) ?? 0) < limit) short.add(key)
+    if (limits !== undefined && short.size === 0) return
     consumer = consumeRecords({
       log,
       topics: [topics.events, topics.ticks],
       groupId,
-      from: (topic, partition) => offsets.get(`${topic}/${partition}`) ?? 0,
+      from: (topic, partition) => offsets.get(partitionKey(topic, partition)) ?? 0,
       schema: projectionRecord,
       ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
       ...(deps.deadLetterTopic === undefined ? {} : { deadLetterTopic: deps.deadLetterTopic, onDeadLetter }),
-      onRecords: async (batch) => {
-        const change = apply(batch)
-        if (change !== undefined) feed.publish(change)
-      },
+      onRecords,
     })
     try {
       await consumer.done
@@ -108,5 +150,7 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
     },
     stateHash: () => stateHash(store),
     offsets: () => store.loadOffsets(),
+    // Both are read synchronously, so no commit of this process can fall between them.
+    stateReport: () => ({ offsets: store.loadOffsets(), stateHash: stateHash(store) }),
   }
 }

@@ -22,6 +22,11 @@ import type { ColumnValue, ConsumerOffset, FoldCursor, ReadModelStore, StoreComm
 export interface SqliteReadModelStore extends ReadModelStore {
   /** The connection, for read-only queries in the same process (projections/query). */
   readonly db: Database.Database
+  /**
+   * Every position in key order, a page at a time. Each page is one query, so the connection is
+   * free between pages (an open iterator would keep commits off it).
+   */
+  positionPages(pageSize: number): Iterable<PositionRow[]>
   close(): void
 }
 
@@ -136,7 +141,17 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
   }
 }
 
+function* positionPages(db: Database.Database, pageSize: number): Generator<PositionRow[]> {
+  const page = db.prepare<[string, number], PositionRow>('SELECT * FROM positions WHERE position_id > ? ORDER BY position_id LIMIT ?')
+  for (let after = ''; ; ) {
+    const rows = page.all(after, pageSize)
+    if (rows.length === 0) return
+    yield rows
+    after = rows.at(-1)!.position_id
+  }
+}
+
 export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
   const db = openDatabase(options.path)
-  return { ...createSqliteReadModelStore(db), db, close: () => db.close() }
+  return { ...createSqliteReadModelStore(db), db, positionPages: (pageSize) => positionPages(db, pageSize), close: () => db.close() }
 }

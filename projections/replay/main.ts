@@ -1,0 +1,64 @@
+// The `replay` command: rebuilds the read-model file from offset 0 (see replay.ts), with a progress
+// bar on stderr, and prints the state hash on stdout, alone on its line. SIGINT or SIGTERM
+// interrupts it and leaves the file as it was. Exit codes: 0 replayed, 1 failed or interrupted,
+// 2 bad configuration.
+import { ConfigError } from '../../indexer/runtime/command-line.ts'
+import { createLogger, type Logger } from '../../indexer/runtime/logger.ts'
+import { createMetricsRegistry } from '../../indexer/runtime/metrics.ts'
+import { openProjectionLog, readModelPathOf } from '../runtime/open-log.ts'
+import { parseReplayConfig, type ReplayConfig } from './config.ts'
+import { createReplay } from './replay.ts'
+
+async function run(config: ReplayConfig, logger: Logger): Promise<number> {
+  const log = openProjectionLog(config, 'perp-replay', logger)
+  const targetPath = readModelPathOf(config)
+  const replay = createReplay({
+    ...{ log, targetPath, logger, metrics: createMetricsRegistry() },
+    ...{ finalityDepth: config.finalityDepth, maxBatchRecords: config.maxBatchRecords },
+  })
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info('interrupting the replay', { signal })
+    void replay.stop()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const result = await replay.run()
+    const peakRssBytes = process.resourceUsage().maxRSS * 1024
+    logger.info('read models replaced', {
+      ...{ stateHash: result.stateHash, records: result.records, foldSeconds: result.foldSeconds, foldCpuSeconds: result.foldCpuSeconds },
+      ...{ recordsPerSecond: Math.round(result.records / Math.max(result.foldSeconds, 1e-9)), peakRssBytes, path: targetPath },
+    })
+    process.stdout.write(`${result.stateHash}\n`)
+    return 0
+  } catch (error) {
+    logger.error('replay failed', { error: error instanceof Error ? error : new Error(String(error)) })
+    return 1
+  } finally {
+    await log.close()
+  }
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseReplayConfig>
+  try {
+    parsed = parseReplayConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    return 2
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text)
+    return 0
+  }
+  return run(parsed.config, createLogger({ level: parsed.config.logLevel, fields: { component: 'replay' } }))
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`replay crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,122 @@
+// Rebuilds the read models from offset 0: folds every partition of both topics up to its end offset
+// at the start into a fresh file beside the target, then swaps the file in atomically and returns
+// the state hash. Records appended meanwhile are left for the projections that resume from the
+// new file's offsets. An interrupted or failed replay leaves the target as it was.
+import { basename, dirname, join } from 'node:path'
+import type { Log } from '../../indexer/log/log.ts'
+import type { Logger } from '../../indexer/runtime/logger.ts'
+import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
+import { createProgress } from '../../indexer/runtime/progress.ts'
+import { defaultProjectionTopics, type ProjectionTopics } from '../fold/projection-record.ts'
+import { createProjectionRuntime } from '../runtime/projection-runtime.ts'
+import type { ConsumerOffset } from '../store/read-model-store.ts'
+import { openReadModelStore } from '../store/sqlite-read-model-store.ts'
+import { assertNotInUse, removeSqliteFile, swapInFile } from './swap-file.ts'
+
+export interface ReplayDeps {
+  readonly log: Log
+  /** The read-model file to replace. */
+  readonly targetPath: string
+  readonly logger: Logger
+  readonly metrics: MetricsRegistry
+  readonly finalityDepth?: number
+  readonly maxBatchRecords?: number
+  readonly topics?: ProjectionTopics
+  /** Where the progress bar is drawn (default stderr). */
+  readonly progressStream?: NodeJS.WriteStream
+}
+
+export interface ReplayResult {
+  readonly stateHash: string
+  /** The end offsets at the start: every record below them is folded, none above. */
+  readonly offsets: readonly ConsumerOffset[]
+  readonly records: number
+  /** Time spent folding (opening the log and swapping the file not included). */
+  readonly foldSeconds: number
+  /** CPU time of this process (user and system, all threads) while folding. */
+  readonly foldCpuSeconds: number
+}
+
+export interface Replay {
+  run(): Promise<ReplayResult>
+  /** Interrupts the fold; run() then rejects with ReplayInterruptedError and the target is untouched. */
+  stop(): Promise<void>
+}
+
+export class ReplayInterruptedError extends Error {
+  override readonly name = 'ReplayInterruptedError'
+  constructor(
+    readonly folded: number,
+    readonly total: number,
+  ) {
+    super(`replay interrupted after ${folded} of ${total} records; the read-model file was left as it was`)
+  }
+}
+
+async function endOffsets(log: Log, names: ProjectionTopics): Promise<ConsumerOffset[]> {
+  const offsets: ConsumerOffset[] = []
+  for (const topic of [names.events, names.ticks]) {
+    if ((await log.partitionCount(topic)) === undefined) continue
+    ;(await log.endOffsets(topic)).forEach((next_offset, partition) => offsets.push({ topic, partition, next_offset }))
+  }
+  return offsets
+}
+
+export function createReplay(deps: ReplayDeps): Replay {
+  const { log, targetPath, logger } = deps
+  const freshPath = join(dirname(targetPath), `.${basename(targetPath)}.replay-${process.pid}`)
+  let stopRequested = false
+  let stopFold: () => Promise<void> = async () => undefined
+
+  async function run(): Promise<ReplayResult> {
+    // Fail before a long fold rather than after it.
+    assertNotInUse(targetPath)
+    const stopAt = await endOffsets(log, deps.topics ?? defaultProjectionTopics)
+    const total = stopAt.reduce((sum, o) => sum + o.next_offset, 0)
+    removeSqliteFile(freshPath)
+    const store = openReadModelStore({ path: freshPath })
+    let folded = 0
+    let stateHash: string
+    let foldSeconds: number
+    let foldCpuSeconds: number
+    const started = performance.now()
+    const cpuAtStart = process.cpuUsage()
+    try {
+      const progress = createProgress({ label: 'replay', unit: 'records', total, logger, ...(deps.progressStream === undefined ? {} : { stream: deps.progressStream }) })
+      const runtime = createProjectionRuntime({
+        ...{ log, store, groupId: `replay-${process.pid}-${Date.now()}`, logger, metrics: deps.metrics, stopAt },
+        ...(deps.finalityDepth === undefined ? {} : { finalityDepth: deps.finalityDepth }),
+        ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
+        ...(deps.topics === undefined ? {} : { topics: deps.topics }),
+        onCommit: (_offset, records) => progress.update((folded += records)),
+      })
+      stopFold = () => runtime.stop()
+      logger.info('replay starting', { records: total, partitions: stopAt.length, into: freshPath })
+      if (!stopRequested) await runtime.run()
+      foldSeconds = (performance.now() - started) / 1000
+      const cpu = process.cpuUsage(cpuAtStart)
+      foldCpuSeconds = (cpu.user + cpu.system) / 1e6
+      progress.finish()
+      const reached = new Map(runtime.offsets().map((o) => [`${o.topic}/${o.partition}`, o.next_offset]))
+      const complete = stopAt.every((o) => o.next_offset === 0 || reached.get(`${o.topic}/${o.partition}`) === o.next_offset)
+      if (stopRequested || !complete) throw new ReplayInterruptedError(folded, total)
+      stateHash = runtime.stateHash()
+      store.db.pragma('wal_checkpoint(TRUNCATE)')
+    } catch (error) {
+      store.close()
+      removeSqliteFile(freshPath)
+      throw error
+    }
+    store.close()
+    swapInFile(freshPath, targetPath)
+    return { stateHash, offsets: stopAt, records: total, foldSeconds, foldCpuSeconds }
+  }
+
+  return {
+    run,
+    stop: async () => {
+      stopRequested = true
+      await stopFold()
+    },
+  }
+}
