@@ -1,10 +1,11 @@
 // An append to Kafka as a sequence of bounded produce requests. kafkajs 2.2.4 spends CPU quadratic in
 // the records of one partition in one send (it regroups a send's messages by copying the partition's
 // array for each message), and encodes each send into a handful of buffers that grow by copying; a
-// 10,000-record append of 500-byte records sent whole costs about 1.6 times the CPU per record of the
-// same records sent a few hundred per partition at a time. So an append is planned as sends of at most
-// `recordsPerPartition` records (and about `bytesPerPartition` bytes) per partition, sent one after
-// the other, each record's offset taken from the base offset Kafka gave its own send's batch.
+// 10,000-record append of 500-byte records sent whole cost about 1.6 times the CPU per record of the
+// same records sent a few hundred per partition at a time (with kafkajs's own record encoder). So an
+// append is planned as sends of at most `recordsPerPartition` records (and about `bytesPerPartition`
+// bytes) per partition, sent one after the other, each record's offset taken from the base offset
+// Kafka gave its own send's batch.
 //
 // Retrying a rejected append stays safe. Sends before the failed one were acknowledged, so sending
 // them again would write them twice (they would get new sequence numbers); the appender remembers how
@@ -30,8 +31,10 @@ export interface SendLimits {
 // machine is loaded). On a quiet machine the log benchmark gave, per record: 1,000 -> 21.4 µs
 // (41k records/s), 400 -> 17.7 µs (48k/s), 250 -> 15.9 to 20.2 µs (50k to 63k/s); above 1,250 it
 // grows fast (2,500: +4 µs, 5,000: +7 µs). Round trips on loopback cost less than the copies saved,
-// so 250 it is. 1 MiB keeps every batch far below the topics' max.message.bytes (kafka-admin.ts),
-// whatever the record size.
+// so 250 it is. With our own record encoding (kafka-produce-encoding.ts) the regrouping is a larger
+// share of what is left, and 250 still wins: on a loaded machine (load average 7 to 10) 125 -> 7.2 µs,
+// 250 -> 4.8 to 5.8 µs, 500 -> 5.2 µs, 1,000 -> 5.9 µs per record. 1 MiB keeps every batch far below
+// the topics' max.message.bytes (kafka-admin.ts), whatever the record size.
 export const DEFAULT_SEND_LIMITS: SendLimits = { recordsPerPartition: 250, bytesPerPartition: 1024 * 1024 }
 
 // Kafka's per-record framing (length, attributes, deltas, varint lengths), for the byte limit only.

@@ -1,7 +1,8 @@
 // The Kafka backend of the log (kafkajs). Records are placed by our own partitioner, not kafkajs's,
 // so both backends put a key in the same partition; the producer is idempotent, so retrying a
 // rejected append (as the Log contract asks) cannot duplicate records the broker already took. A
-// large append goes as several bounded produce requests, one after the other (kafka-chunked-append.ts).
+// large append goes as several bounded produce requests, one after the other (kafka-chunked-append.ts),
+// whose records we encode ourselves where the installed kafkajs allows it (kafka-produce-encoding.ts).
 //
 // "Durable" is Kafka's notion here: an append resolves once every in-sync replica has the records
 // (acks=-1). Kafka gets durability from replication rather than fsync, so on a single broker (the
@@ -15,6 +16,7 @@ import { LogClosedError } from './log-errors.ts'
 import { createKafkaClient, translateKafkaError } from './kafka-client.ts'
 import { createKafkaTopicAdmin } from './kafka-admin.ts'
 import { createChunkedAppender } from './kafka-chunked-append.ts'
+import { installProduceEncoding, ownEncoding } from './kafka-produce-encoding.ts'
 import type { KafkaTopicAdmin } from './kafka-admin.ts'
 import { startKafkaConsumer } from './kafka-consumer.ts'
 
@@ -39,6 +41,9 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
   const logger = options.logger ?? createLogger({ level: 'warn', fields: { component: 'kafka-log' } })
   const kafka = createKafkaClient({ ...options, brokers, logger })
   const admin = createKafkaTopicAdmin({ kafka, brokers, replicationFactor: options.replicationFactor ?? 1 })
+  if (installProduceEncoding() === 'kafkajs') {
+    logger.warn('kafka-log: kafkajs is not the version our produce encoder was written for; using its own encoder')
+  }
   const producer = createRecordProducer(kafka, admin, brokers)
   const consumers = new Set<LogConsumer>()
   let closing: Promise<void> | undefined
@@ -120,7 +125,7 @@ function createRecordProducer(kafka: Kafka, admin: KafkaTopicAdmin, brokers: rea
   const appender = createChunkedAppender(async (topic, messages) => {
     try {
       const client = await connected()
-      return await client.send({ topic, messages, acks: -1, compression: CompressionTypes.None })
+      return await client.send({ topic, messages: ownEncoding(messages), acks: -1, compression: CompressionTypes.None })
     } catch (error) {
       throw translateKafkaError(error, brokers, topic)
     }
