@@ -10,99 +10,21 @@
 // order, and every string either checked against a pattern that admits no character JSON escapes,
 // or written with JSON.stringify. events-record-codec.unit.test.ts holds it to both.
 //
-// chain_reorg records, a handful per reorg, go through the zod schema as before.
+// chain_reorg records, a handful per reorg, go through the zod schema as before. The field checks
+// are record-check.ts's, shared with the consumers' shortcut past zod.
 import type { RecordCodec } from '../log/typed-log.ts'
 import { describeZodError } from '../log/typed-log.ts'
-import { canonicalDecimalPattern, canonicalUnsignedDecimalPattern } from '../records/decimal.ts'
-import { addressPattern, hash32Pattern, marketIdPattern, recordSchemaVersion } from '../records/record-fields.ts'
+import {
+  chainEventDataFields as dataFields,
+  chainPositionFields,
+  firstFieldIssue,
+  isObject,
+  marketId,
+  type DataField,
+  type Fields,
+} from '../records/record-check.ts'
+import { recordSchemaVersion } from '../records/record-fields.ts'
 import { eventsTopicRecord, type ChainEventRecord, type EventsTopicRecord } from '../records/schemas.ts'
-
-type Fields = Readonly<Record<string, unknown>>
-
-/** What a field must be; `undefined` from a check means it is. */
-type FieldCheck = (value: unknown) => string | undefined
-
-const safeUint: FieldCheck = (value) =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : 'expected a non-negative integer'
-
-function matching(pattern: RegExp, message: string): FieldCheck {
-  return (value) => (typeof value === 'string' && pattern.test(value) ? undefined : message)
-}
-
-const hash32: FieldCheck = matching(hash32Pattern, 'expected a 32-byte hash: "0x" and 64 lowercase hex digits')
-const address: FieldCheck = matching(addressPattern, 'expected an address: "0x" and 40 lowercase hex digits')
-const signed: FieldCheck = matching(canonicalDecimalPattern, 'expected a canonical decimal string')
-const unsigned: FieldCheck = matching(canonicalUnsignedDecimalPattern, 'expected a canonical non-negative decimal string')
-const marketId: FieldCheck = matching(marketIdPattern, 'expected a market id slug such as "btc-usdc-perp"')
-const nonEmptyString: FieldCheck = (value) => (typeof value === 'string' && value.length > 0 ? undefined : 'expected a non-empty string')
-const side: FieldCheck = (value) => (value === 'long' || value === 'short' ? undefined : 'expected "long" or "short"')
-
-/**
- * One field of a record's `data`, in schema order. `raw` fields hold only characters JSON writes
- * as they are once the check passed (hex, digits, '.', '-'); the others go through JSON.stringify.
- */
-interface DataField {
-  readonly name: string
-  readonly check: FieldCheck
-  readonly raw: boolean
-}
-
-const field = (name: string, check: FieldCheck, raw = true): DataField => ({ name, check, raw })
-
-const dataFields: Readonly<Record<ChainEventRecord['type'], readonly DataField[]>> = {
-  market_listed: [
-    field('symbol', nonEmptyString, false),
-    field('pyth_feed_id', hash32),
-    field('maintenance_margin_ratio', unsigned),
-    field('liquidation_fee_ratio', unsigned),
-  ],
-  position_opened: [
-    field('position_id', hash32),
-    field('trader', address),
-    field('side', side),
-    field('size', unsigned),
-    field('collateral', unsigned),
-    field('leverage', unsigned),
-    field('entry_price', unsigned),
-    field('entry_funding_index', signed),
-  ],
-  position_closed: [
-    field('position_id', hash32),
-    field('trader', address),
-    field('exit_price', unsigned),
-    field('realized_pnl', signed),
-    field('funding_paid', signed),
-  ],
-  position_liquidated: [
-    field('position_id', hash32),
-    field('trader', address),
-    field('liquidator', address),
-    field('liquidation_price', unsigned),
-    field('liquidation_fee', unsigned),
-    field('realized_pnl', signed),
-  ],
-  funding_updated: [
-    field('funding_rate', signed),
-    field('cumulative_funding_index', signed),
-    field('long_open_interest', unsigned),
-    field('short_open_interest', unsigned),
-    field('timestamp', safeUint),
-  ],
-}
-
-const chainFields: readonly (readonly [string, FieldCheck])[] = [
-  ['chain_id', safeUint],
-  ['contract', address],
-  ['block_number', safeUint],
-  ['block_hash', hash32],
-  ['tx_hash', hash32],
-  ['log_index', safeUint],
-  ['block_timestamp', safeUint],
-]
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** "path: message" of the first field that is not what the schema says, or undefined. */
 function checkChainEvent(record: Fields, fields: readonly DataField[]): string | undefined {
@@ -111,16 +33,12 @@ function checkChainEvent(record: Fields, fields: readonly DataField[]): string |
   if (market !== undefined) return `market_id: ${market}`
   const chain = record['chain']
   if (!isObject(chain)) return 'chain: expected an object'
-  for (const [name, check] of chainFields) {
-    const issue = check(chain[name])
-    if (issue !== undefined) return `chain.${name}: ${issue}`
-  }
+  const chainIssue = firstFieldIssue(chain, chainPositionFields)
+  if (chainIssue !== undefined) return `chain.${chainIssue}`
   const data = record['data']
   if (!isObject(data)) return 'data: expected an object'
-  for (const { name, check } of fields) {
-    const issue = check(data[name])
-    if (issue !== undefined) return `data.${name}: ${issue}`
-  }
+  const dataIssue = firstFieldIssue(data, fields)
+  if (dataIssue !== undefined) return `data.${dataIssue}`
   if (typeof record['id'] !== 'string') return 'id: expected a string'
   if (record['id'] !== `${chain['chain_id'] as number}:${chain['tx_hash'] as string}:${chain['log_index'] as number}`) {
     return 'id: id must be "<chain_id>:<tx_hash>:<log_index>" of the record\'s chain position'

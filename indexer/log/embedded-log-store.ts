@@ -68,6 +68,7 @@ function tableName(topic: string, partition: number): string {
 // Rows go in by multi-row INSERTs: one statement per 64 rows instead of one per row makes an
 // append about 1.5x cheaper in CPU.
 const ROWS_PER_INSERT = 64
+const READ_CHUNK_ROWS = 512
 const COLUMNS_PER_ROW = 5
 
 function prepareInsert(db: Database.Database, table: string): (rows: readonly NewRow[], timestamp: number) => void {
@@ -113,14 +114,22 @@ function preparePartitionTable(db: Database.Database, topic: string, partition: 
   return {
     nextOffset: () => (lastOffset.get() ?? -1) + 1,
     insert,
+    // Rows come READ_CHUNK_ROWS at a time through all(): one native call per chunk rather than per
+    // row as iterate() makes, while at most one chunk is read past maxBytes.
     read: (from, maxRecords, maxBytes) => {
       const records: StoredRecord[] = []
       const decodeHeaders = createHeaderDecoder()
       let bytes = 0
-      for (const [offset, key, value, headers, timestamp] of readFrom.iterate(from, maxRecords)) {
-        records.push({ topic, partition, offset, key, value, headers: decodeHeaders(headers), timestamp })
-        bytes += value.length
-        if (bytes >= maxBytes) break
+      for (let next = from; records.length < maxRecords && bytes < maxBytes; ) {
+        const rows = readFrom.all(next, Math.min(READ_CHUNK_ROWS, maxRecords - records.length))
+        for (const [offset, key, value, headers, timestamp] of rows) {
+          if (bytes >= maxBytes) break
+          records.push({ topic, partition, offset, key, value, headers: decodeHeaders(headers), timestamp })
+          bytes += value.length
+        }
+        const last = rows.at(-1)
+        if (last === undefined || rows.length < READ_CHUNK_ROWS) break
+        next = last[0] + 1
       }
       return records
     },

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { createEmbeddedLog, type EmbeddedLog } from './embedded-log.ts'
 import type { LogConsumer, StoredRecord } from './log.ts'
 import { CorruptRecordError, RecordRejectedError } from './log-errors.ts'
-import { DEAD_LETTER_HEADERS, consumeRecords, createRecordWriter, type DeadLetter, type RecordCodec, type TypedBatch } from './typed-log.ts'
+import { DEAD_LETTER_HEADERS, consumeRecords, createRecordWriter, type DeadLetter, type RecordCodec, type RecordShortcut, type TypedBatch } from './typed-log.ts'
 
 const Trade = z.object({
   type: z.literal('trade'),
@@ -44,7 +44,7 @@ describe('typed log', () => {
   /** Consumes `trades` until `isDone` holds for the typed batches received. */
   function consumeTrades(
     isDone: (batches: TypedBatch<Trade>[]) => boolean,
-    extra: { deadLetterTopic?: string; onDeadLetter?: (letter: DeadLetter) => void } = {},
+    extra: { deadLetterTopic?: string; onDeadLetter?: (letter: DeadLetter) => void; shortcut?: RecordShortcut<Trade> } = {},
   ): { consumer: LogConsumer; batches: TypedBatch<Trade>[]; finished: Promise<void> } {
     const batches: TypedBatch<Trade>[] = []
     let finish: () => void = () => undefined
@@ -164,6 +164,24 @@ describe('typed log', () => {
     const { consumer, batches } = consumeTrades(() => false)
     await expect(consumer.done).rejects.toMatchObject({ offset: 0, issue: expect.stringMatching(/^size: /) })
     expect(batches).toEqual([])
+  })
+
+  it('takes a shortcut only as a yes: the records it leaves go through the schema, which still stops at a bad one with its issue', async () => {
+    await writer().write([trade('t1'), trade('t2', 'btc-usdc-perp', '2')])
+    await log.append('trades', [{ key: 'btc-usdc-perp', value: Buffer.from(JSON.stringify({ ...trade('t3'), size: 7 })) }])
+    const seen: unknown[] = []
+    const shortcut = (json: unknown): json is Trade => {
+      seen.push(json)
+      return typeof json === 'object' && json !== null && (json as Record<string, unknown>)['size'] === '1.5'
+    }
+    const { consumer, batches } = consumeTrades(() => false, { shortcut })
+
+    await expect(consumer.done).rejects.toMatchObject({ offset: 2, issue: expect.stringMatching(/^size: /) })
+    expect(batches.flatMap((b) => b.records.map((r) => r.value))).toEqual([trade('t1'), trade('t2', 'btc-usdc-perp', '2')])
+    expect(seen).toHaveLength(3)
+    // What the shortcut accepted is the parsed record itself; the schema's output is a copy.
+    expect(batches[0]!.records[0]!.value).toBe(seen[0])
+    expect(batches[0]!.records[1]!.value).not.toBe(seen[1])
   })
 
   it('moves a corrupt record to the dead-letter topic with its source position and error, and goes on', async () => {

@@ -1,6 +1,7 @@
 // The typed layer over the log: the only way domain code writes and reads records. Writers validate
 // every record before anything is appended, so an invalid record never reaches a topic; readers
-// decode and validate every record against its zod schema, and a record that fails is either fatal
+// decode and validate every record against its zod schema (or a shortcut that accepts only what the
+// schema accepts unchanged, see RecordShortcut), and a record that fails is either fatal
 // (CorruptRecordError naming its position) or moved to a dead-letter topic: it is never skipped
 // silently.
 //
@@ -29,6 +30,14 @@ export interface RecordCodec<T> {
   /** The JSON of a record that passed check(). */
   stringify(record: T): string
 }
+
+/**
+ * A check of a record parsed from JSON that skips the schema: true only when the schema accepts
+ * the record and its output deep-equals it (keys in the same order), so the record is used as it
+ * is. False decides nothing: the schema then parses the record, so what is accepted, the issue of
+ * a corrupt record and the dead-letter path are the schema's alone.
+ */
+export type RecordShortcut<T> = (json: unknown) => json is T
 
 export interface RecordWriterOptions<T> {
   readonly log: Log
@@ -75,6 +84,8 @@ export interface ConsumeRecordsOptions<T> {
   readonly groupId: string
   readonly from: StartOffsets
   readonly schema: z.ZodType<T>
+  /** Tried before the schema on each parsed record (see RecordShortcut). */
+  readonly shortcut?: RecordShortcut<T>
   readonly maxBatchRecords?: number
   /** When set, a corrupt record is appended here (with its source position) instead of stopping. */
   readonly deadLetterTopic?: string
@@ -151,19 +162,21 @@ export function createRecordWriter<T>(options: RecordWriterOptions<T>): RecordWr
 
 type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: CorruptRecordError }
 
-export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord): Decoded<T> {
-  const corrupt = (issue: string, cause: unknown): Decoded<T> => ({
-    ok: false,
-    error: new CorruptRecordError(record.topic, record.partition, record.offset, issue, { cause }),
-  })
+function corrupt<T>(record: StoredRecord, issue: string, cause: unknown): Decoded<T> {
+  return { ok: false, error: new CorruptRecordError(record.topic, record.partition, record.offset, issue, { cause }) }
+}
+
+// No closure is made per record: this runs for every record a consumer reads.
+export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord, shortcut?: RecordShortcut<T>): Decoded<T> {
   let json: unknown
   try {
     json = JSON.parse(record.value.toString('utf8'))
   } catch (error) {
-    return corrupt(`invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error)
+    return corrupt(record, `invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error)
   }
+  if (shortcut?.(json) === true) return { ok: true, value: json }
   const parsed = schema.safeParse(json)
-  return parsed.success ? { ok: true, value: parsed.data } : corrupt(describeZodError(parsed.error), parsed.error)
+  return parsed.success ? { ok: true, value: parsed.data } : corrupt(record, describeZodError(parsed.error), parsed.error)
 }
 
 function deadLetterHeaders(record: StoredRecord, error: CorruptRecordError, groupId: string): Headers {
@@ -178,7 +191,7 @@ function deadLetterHeaders(record: StoredRecord, error: CorruptRecordError, grou
 }
 
 export function consumeRecords<T>(options: ConsumeRecordsOptions<T>): LogConsumer {
-  const { log, schema, deadLetterTopic, onDeadLetter, onRecords, groupId } = options
+  const { log, schema, shortcut, deadLetterTopic, onDeadLetter, onRecords, groupId } = options
 
   async function deadLetter(record: StoredRecord, error: CorruptRecordError, topic: string): Promise<void> {
     const [position] = await log.append(topic, [
@@ -195,7 +208,7 @@ export function consumeRecords<T>(options: ConsumeRecordsOptions<T>): LogConsume
     onBatch: async ({ topic, partition, records }) => {
       const valid: TypedRecord<T>[] = []
       for (const record of records) {
-        const decoded = decodeRecord(schema, record)
+        const decoded = decodeRecord(schema, record, shortcut)
         if (decoded.ok) {
           valid.push({ offset: record.offset, key: record.key, value: decoded.value, timestamp: record.timestamp })
         } else if (deadLetterTopic !== undefined) {

@@ -28,6 +28,8 @@ export interface BatchApplierDeps {
   readonly store: ReadModelStore
   readonly topics: ProjectionTopics
   readonly metrics: MetricsRegistry
+  /** Asked after each commit; when false the change is not built and undefined is returned. */
+  readonly changesWanted?: () => boolean
 }
 
 export type BatchApplier = (batch: TypedBatch<ProjectionRecord>) => ProjectionChange | undefined
@@ -109,6 +111,6 @@ export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
     }
     nextOffset.set(batch.nextOffset, { topic: batch.topic, partition: String(batch.partition) })
     batchSeconds.observe((performance.now() - started) / 1000)
-    return changeOf(batch, folded.steps)
+    return deps.changesWanted?.() === false ? undefined : changeOf(batch, folded.steps)
   }
 }

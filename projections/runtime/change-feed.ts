@@ -46,6 +46,8 @@ export interface ChangeFeed {
 
 export interface ChangePublisher extends ChangeFeed {
   publish(change: ProjectionChange): void
+  /** Whether anyone is subscribed: with no one, a change need not be built at all (a replay). */
+  hasListeners(): boolean
 }
 
 export function createChangeFeed(onListenerError: (error: unknown) => void): ChangePublisher {
@@ -60,6 +62,7 @@ export function createChangeFeed(onListenerError: (error: unknown) => void): Cha
         listeners.delete(entry)
       }
     },
+    hasListeners: () => listeners.size > 0,
     publish: (change) => {
       for (const listener of [...listeners]) {
         try {

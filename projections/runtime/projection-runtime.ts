@@ -10,7 +10,7 @@ import type { Log } from '../../indexer/log/log.ts'
 import { consumeRecords, type DeadLetter, type TypedBatch } from '../../indexer/log/typed-log.ts'
 import type { Logger } from '../../indexer/runtime/logger.ts'
 import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
-import { defaultProjectionTopics, projectionRecord, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
+import { defaultProjectionTopics, projectionRecord, projectionRecordShortcut, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
 import type { ConsumerOffset, ReadModelStore } from '../store/read-model-store.ts'
 import { stateHash } from '../store/state-hash.ts'
 import { createBatchApplier } from './batch-applier.ts'
@@ -88,7 +88,7 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
     ...(deps.maxCachedPositions === undefined ? {} : { maxCachedPositions: deps.maxCachedPositions }),
   })
   const feed = createChangeFeed((error) => logger.error('change listener failed', { error }))
-  const apply = createBatchApplier({ workingSet, store, topics, metrics: deps.metrics })
+  const apply = createBatchApplier({ workingSet, store, topics, metrics: deps.metrics, changesWanted: feed.hasListeners })
   const deadLetters = deps.metrics.counter('projection_dead_letters_total', 'Records set aside as unreadable, by topic')
   let stopRequested = false
   let consumer: ReturnType<typeof consumeRecords> | undefined
@@ -129,6 +129,7 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
       groupId,
       from: (topic, partition) => offsets.get(partitionKey(topic, partition)) ?? 0,
       schema: projectionRecord,
+      shortcut: projectionRecordShortcut,
       ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
       ...(deps.deadLetterTopic === undefined ? {} : { deadLetterTopic: deps.deadLetterTopic, onDeadLetter }),
       onRecords,

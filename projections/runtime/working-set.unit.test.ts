@@ -104,11 +104,36 @@ describe('working set', () => {
       listed,
       positionOpened(BTC, { block: 2 }, { position_id: id, side: 'long', size: '1', collateral: '1', entry_price: '1' }),
     ])
-    expect(positionReads).toEqual([id])
+    expect(positionReads).toEqual([])
     foldBatch(workingSet, store, [positionClosed(BTC, { block: 3 }, { position_id: id, exit_price: '2' })])
-    expect(positionReads).toEqual([id])
+    expect(positionReads).toEqual([])
     expect(workingSet.position(id)).toMatchObject({ status: 'closed' })
-    expect(positionReads).toEqual([id, id])
+    expect(positionReads).toEqual([id])
+  })
+
+  it('knows an opened position is new without reading the store when the store started empty, and reads back evicted ones', () => {
+    const { store, positionReads } = spiedStore()
+    const workingSet = createWorkingSet(store, { finalityDepth: 64, maxCachedPositions: 1 })
+    const [a, b, c] = ['a', 'b', 'c'].map(hashOf) as [string, string, string]
+    const open = (id: string, block: number) => positionOpened(BTC, { block }, { position_id: id, side: 'long', size: '1', collateral: '1', entry_price: '1' })
+    foldBatch(workingSet, store, [listed, open(a, 2)])
+    foldBatch(workingSet, store, [open(b, 3), open(c, 4)])
+    expect(positionReads).toEqual([])
+    foldBatch(workingSet, store, [positionClosed(BTC, { block: 5 }, { position_id: a, exit_price: '2' })])
+    expect(positionReads).toEqual([a])
+    expect(workingSet.position(hashOf('never opened'))).toBeUndefined()
+    expect(positionReads).toEqual([a])
+  })
+
+  it('reads every position missing from its cache from a store that held positions when it was loaded', () => {
+    const { store, positionReads } = spiedStore()
+    const first = createWorkingSet(store, { finalityDepth: 64 })
+    const id = hashOf('p')
+    foldBatch(first, store, [listed, positionOpened(BTC, { block: 2 }, { position_id: id, side: 'long', size: '1', collateral: '1', entry_price: '1' })])
+    const restarted = createWorkingSet(store, { finalityDepth: 64 })
+    expect(restarted.position(hashOf('other'))).toBeUndefined()
+    expect(restarted.position(id)).toMatchObject({ status: 'open' })
+    expect(positionReads).toEqual([hashOf('other'), id])
   })
 
   it('after a failed commit, reloads from the store, and folding the batch again gives the state of no failure', () => {

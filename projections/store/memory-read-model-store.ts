@@ -60,6 +60,7 @@ export function createMemoryReadModelStore(): MemoryReadModelStore {
     loadCursors: () => [...cursors.values()],
     loadOffsets: () => [...offsets.values()],
     findPosition: (positionId): PositionRow | undefined => table('positions').get(positionId),
+    hasPositions: () => table('positions').size > 0,
     commit,
     rows,
     tableRows: (name): (readonly ColumnValue[])[] => rows(name).map((row) => rowValues(name, row)),

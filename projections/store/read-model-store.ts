@@ -43,6 +43,8 @@ export interface ReadModelStore {
   loadCursors(): FoldCursor[]
   loadOffsets(): ConsumerOffset[]
   findPosition(positionId: string): PositionRow | undefined
+  /** Whether any position is stored (a fresh file, as a replay folds into, has none). */
+  hasPositions(): boolean
   /** Stores everything in the commit atomically, or throws having stored nothing. */
   commit(commit: StoreCommit): void
   /** A table's rows in primary-key order (byte order of the TEXT key), as readModelTables column values. */
