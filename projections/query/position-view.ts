@@ -36,7 +36,7 @@ export interface PositionView {
   readonly potential_reward: string | null
 }
 
-export function positionFacts(row: PositionRow): PositionFacts {
+export function positionFacts(row: Pick<PositionRow, 'side' | 'size' | 'collateral' | 'entry_price' | 'entry_funding_index'>): PositionFacts {
   return {
     side: row.side,
     size: parseDecimal(row.size),

@@ -10,6 +10,7 @@ import {
   positionOpened,
   priceTick,
 } from '../test-support/records.ts'
+import { createChangeFeed } from '../runtime/change-feed.ts'
 import { createReadModelQueries, type ReadModelQueries } from './read-model-queries.ts'
 
 const BTC = 'btc-usdc-perp'
@@ -98,14 +99,19 @@ describe('read-model queries over SQLite', () => {
     expect(queries.openPositionsOf(addressOf('nobody'))).toEqual({ trader: addressOf('nobody'), positions: [], total_unrealized_pnl: '0' })
   })
 
-  it('finds the liquidation candidates, the least healthy first, by a full scan', () => {
-    const candidates = queries.liquidationCandidates()
-    expect(candidates.map((c) => [c.position_id, c.health_factor, c.is_liquidatable])).toEqual([
+  it.each([
+    ['a full scan', () => queries],
+    ['the liquidation index', () => createReadModelQueries(store.db, createChangeFeed(() => undefined))],
+  ])('finds the liquidation candidates, the least healthy first, by %s', (_, candidates: () => ReadModelQueries) => {
+    const found = candidates().liquidationCandidates()
+    expect(found.map((c) => [c.position_id, c.health_factor, c.is_liquidatable])).toEqual([
       [P3, '-0.608695652173913043', true],
       [P1, '1.159420289855072463', false],
     ])
-    expect(queries.liquidationCandidates({ limit: 1 }).map((c) => c.position_id)).toEqual([P3])
-    expect(queries.liquidationCandidates({ marketId: ETH })).toEqual([])
+    expect(found[0]).toEqual(queries.openPositionsOf(bob).positions[0])
+    expect(candidates().liquidationCandidates({ limit: 1 }).map((c) => c.position_id)).toEqual([P3])
+    expect(candidates().liquidationCandidates({ marketId: ETH })).toEqual([])
+    expect(candidates().liquidationCandidates({ marketId: BTC, limit: 5 })).toEqual(found)
   })
 
   it('reads a position whatever its status, the newest liquidations and a market’s funding history', () => {

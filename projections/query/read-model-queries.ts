@@ -4,9 +4,12 @@
 import type Database from 'better-sqlite3'
 import { formatDecimal, parseDecimal } from '../../indexer/records/decimal.ts'
 import type { FundingRow, LiquidationRow, MarketRow, PositionRow, TickRow } from '../fold/read-model-rows.ts'
-import { assessPosition } from '../risk/risk.ts'
+import type { ChangeFeed } from '../runtime/change-feed.ts'
+import { createLiquidationCandidates, createLiquidationScan, type CandidateOptions } from './liquidation-candidates.ts'
 import { marketView, type MarketView, type OpenPositionCounts } from './market-view.ts'
-import { marketRiskParameters, positionFacts, positionView, type PositionView } from './position-view.ts'
+import { positionView, type PositionView } from './position-view.ts'
+
+export type { CandidateOptions } from './liquidation-candidates.ts'
 
 export interface TraderPositions {
   readonly trader: string
@@ -14,12 +17,6 @@ export interface TraderPositions {
   readonly positions: readonly PositionView[]
   /** Σ unrealized PnL over the positions that have a price. */
   readonly total_unrealized_pnl: string
-}
-
-export interface CandidateOptions {
-  readonly marketId?: string
-  /** At most this many, the least healthy first. */
-  readonly limit?: number
 }
 
 export interface ReadModelQueries {
@@ -30,13 +27,16 @@ export interface ReadModelQueries {
   openPositionsOf(trader: string): TraderPositions
   /**
    * Open positions at risk (health below 1.2) at their market's latest price, the least healthy
-   * first. A full scan of the open positions for now.
+   * first (ties by position id). From the liquidation index when the queries follow a change feed,
+   * by a full scan otherwise.
    */
   liquidationCandidates(options?: CandidateOptions): PositionView[]
   /** The newest liquidations first. */
   recentLiquidations(limit: number): LiquidationRow[]
   /** The market's newest funding updates first. */
   fundingHistory(marketId: string, limit: number): FundingRow[]
+  /** Stops following the change feed. */
+  close(): void
 }
 
 function prepareStatements(db: Database.Database) {
@@ -49,8 +49,6 @@ function prepareStatements(db: Database.Database) {
     openOfTrader: db.prepare(
       "SELECT * FROM positions WHERE trader = ? AND status = 'open' ORDER BY opened_block_number, opened_log_index",
     ),
-    openAll: db.prepare("SELECT * FROM positions WHERE status = 'open'"),
-    openInMarket: db.prepare("SELECT * FROM positions WHERE market_id = ? AND status = 'open'"),
     liquidations: db.prepare('SELECT * FROM liquidations ORDER BY block_number DESC, log_index DESC LIMIT ?'),
     // A market's chain keys are "<market_id>:…", and ';' is the character after ':'.
     funding: db.prepare('SELECT * FROM funding_history WHERE chain_key > ? AND chain_key < ? ORDER BY chain_key DESC LIMIT ?'),
@@ -93,34 +91,14 @@ function openPositionsOf(statements: Statements, trader: string): TraderPosition
   return { trader, positions, total_unrealized_pnl: formatDecimal(total) }
 }
 
-/** Least healthy first; no health factor (a zero maintenance margin at risk: negative equity) first of all. */
-function byHealth(a: { health: bigint | undefined }, b: { health: bigint | undefined }): number {
-  if (a.health === b.health) return 0
-  if (a.health === undefined) return -1
-  if (b.health === undefined) return 1
-  return a.health < b.health ? -1 : 1
-}
-
-function liquidationCandidates(statements: Statements, options: CandidateOptions): PositionView[] {
-  const markets = marketsById(statements)
-  const latest = latestTicks(statements)
-  const rows = (options.marketId === undefined ? statements.openAll.iterate() : statements.openInMarket.iterate(options.marketId)) as IterableIterator<PositionRow>
-  const candidates: { row: PositionRow; health: bigint | undefined }[] = []
-  for (const row of rows) {
-    const market = markets.get(row.market_id)
-    const tick = latest.get(row.market_id)
-    if (market === undefined || tick === undefined) continue
-    const risk = assessPosition(positionFacts(row), marketRiskParameters(market), parseDecimal(tick.price))
-    if (risk.isAtRisk) candidates.push({ row, health: risk.healthFactor })
-  }
-  return candidates
-    .sort(byHealth)
-    .slice(0, options.limit ?? candidates.length)
-    .map(({ row }) => positionView(row, markets.get(row.market_id), latest.get(row.market_id)))
-}
-
-export function createReadModelQueries(db: Database.Database): ReadModelQueries {
+/**
+ * The queries over `db`. Given the change feed of the runtime that folds into it, liquidation
+ * candidates come from an index that the feed keeps current (subscribed here: create the queries
+ * before subscribing a listener that uses them); without one, from a full scan of the open positions.
+ */
+export function createReadModelQueries(db: Database.Database, changes?: ChangeFeed): ReadModelQueries {
   const statements = prepareStatements(db)
+  const candidates = changes === undefined ? createLiquidationScan(db) : createLiquidationCandidates(db, changes)
   return {
     markets: () => marketViews(statements, statements.markets.all() as MarketRow[]),
     market: (marketId) => {
@@ -129,8 +107,9 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
     },
     position: (positionId) => statements.position.get(positionId) as PositionRow | undefined,
     openPositionsOf: (trader) => openPositionsOf(statements, trader),
-    liquidationCandidates: (options = {}) => liquidationCandidates(statements, options),
+    liquidationCandidates: (options = {}) => candidates.find(options),
     recentLiquidations: (limit) => statements.liquidations.all(limit) as LiquidationRow[],
     fundingHistory: (marketId, limit) => statements.funding.all(`${marketId}:`, `${marketId};`, limit) as FundingRow[],
+    close: () => candidates.close(),
   }
 }
