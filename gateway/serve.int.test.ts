@@ -90,11 +90,14 @@ describe('serve on the embedded log, with real SQLite and real sockets', () => {
     const alert = liquidations.ofType('liquidation_alert').find((x) => x['count'] === 2)!
     expect((alert['candidates'] as { position_id: string }[]).map((c) => c.position_id)).toEqual([p3, p1])
 
-    expect(stats.ofType('market_stats')).toEqual([])
+    // Before the first funding update the listing's funding state holds: rate 0 since the listing.
+    await stats.waitFor((f) => f.some((x) => x.type === 'market_stats'), 'market_stats once the market has a price')
+    expect(stats.ofType('market_stats')[0]).toMatchObject({ current_price: '46000', funding_rate: '0', last_funding_update: expect.stringMatching(/Z$/) })
     await fixture.events.write([fundingUpdated(BTC, { block: 4 }, { funding_rate: '0.0001', cumulative_funding_index: '0', long_open_interest: '125000', timestamp: NOW - 60 })])
-    await stats.waitFor((f) => f.some((x) => x.type === 'market_stats'), 'market_stats after the first funding update')
+    const funded = (x: { [key: string]: unknown }) => x['type'] === 'market_stats' && x['funding_rate'] === '0.0001'
+    await stats.waitFor((f) => f.some(funded), 'market_stats after the first funding update')
     expect(stats.ofType('funding_rate_update')).toMatchObject([{ data: { market_id: BTC, funding_rate: '0.0001', long_oi: '125000', short_oi: '0' } }])
-    expect(stats.ofType('market_stats')[0]).toMatchObject({ current_price: '46000', total_long_oi: '125000', funding_rate: '0.0001' })
+    expect(stats.frames.find(funded)).toMatchObject({ current_price: '46000', total_long_oi: '125000', last_funding_update: new Date((NOW - 60) * 1000).toISOString().replace('.000Z', 'Z') })
     await events.waitFor((f) => raw(events).length === 4, 'four raw events')
 
     expectValidFrames('events', events)

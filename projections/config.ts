@@ -43,8 +43,8 @@ export const projectionsCommand = {
     maxCachedPositions: {
       env: 'MAX_CACHED_POSITIONS',
       flag: '--max-cached-positions',
-      description: 'Open positions kept in memory between batches (default 200000)',
-      schema: optionSchemas.positiveInt.default(200_000),
+      description: 'Open positions kept in memory between batches (default 20000)',
+      schema: optionSchemas.positiveInt.default(20_000),
     },
     deadLetterTopic: {
       env: 'DEAD_LETTER_TOPIC',

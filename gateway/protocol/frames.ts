@@ -152,9 +152,12 @@ export function marketStatsConnectedFrame(market: MarketView): MarketStatsConnec
   return { type: 'connected', market_id: market.market_id, symbol: market.symbol, message: 'Connected to market stats' }
 }
 
-/** Undefined before the market's first tick or its first funding update. */
+/**
+ * Undefined before the market's first tick. Before its first funding update the funding state is
+ * the listing's (rate 0), so last_funding_update is the listing's block time.
+ */
 export function marketStatsFrame(market: MarketView, nowMs: number): MarketStats | undefined {
-  if (market.current_price === null || market.last_funding_update === null) return undefined
+  if (market.current_price === null) return undefined
   return {
     type: 'market_stats',
     market_id: market.market_id,
@@ -164,7 +167,7 @@ export function marketStatsFrame(market: MarketView, nowMs: number): MarketStats
     total_short_oi: market.short_open_interest,
     total_oi: market.total_open_interest,
     funding_rate: market.funding_rate,
-    last_funding_update: isoOfUnix(market.last_funding_update),
+    last_funding_update: isoOfUnix(market.last_funding_update ?? market.listed_at),
     timestamp: isoSeconds(nowMs),
   }
 }

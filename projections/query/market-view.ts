@@ -23,6 +23,8 @@ export interface MarketView {
   readonly cumulative_funding_index: string
   /** Unix seconds of the latest funding update; null before the first. */
   readonly last_funding_update: number | null
+  /** Unix seconds of the listing's block: the funding state (rate 0) holds from there until the first update. */
+  readonly listed_at: number
   readonly long_open_interest: string
   readonly short_open_interest: string
   readonly total_open_interest: string
@@ -43,6 +45,7 @@ export function marketView(market: MarketRow, tick: TickRow | undefined, open: O
     funding_rate: market.funding_rate,
     cumulative_funding_index: market.cumulative_funding_index,
     last_funding_update: market.last_funding_update,
+    listed_at: market.listed_at,
     long_open_interest: market.long_open_interest,
     short_open_interest: market.short_open_interest,
     total_open_interest: formatDecimal(parseDecimal(market.long_open_interest) + parseDecimal(market.short_open_interest)),
