@@ -63,12 +63,14 @@ describe('snapshot publisher on an embedded log, after the projection runtime co
   }
 
   /** Folds a random history with reorgs through a runtime with a publisher, until both are done. */
-  async function foldWithSnapshots(seed: number, maxPending = 20_000) {
+  async function foldWithSnapshots(seed: number, maxPending = 20_000, resyncFirst = false) {
     const history = generateChainHistory(createRandom(seed), { blocks: 60, reorgChance: 0.2, ticksPerMarket: 30 })
     await createRecordWriter({ log, topic: topics.events, schema: eventsTopicRecord, keyOf: (r) => r.market_id }).write(history.events.flat())
     await createRecordWriter({ log, topic: topics.ticks, schema: tickRecord, keyOf: (r) => r.market_id }).write(history.ticks.flat())
     const metrics = createMetricsRegistry()
     const publisher = createSnapshotPublisher({ log, logger: silentLogger, metrics, maxPending, maxAppend: 7 })
+    // As the projections command does at every start, on read models that may be empty.
+    if (resyncFirst) await publisher.resync({ markets: [], positionPages: store.positionPages(100) })
     const runtime = createProjectionRuntime({ log, store, groupId: 'g', logger: silentLogger, metrics, maxBatchRecords: 5, beforeBatch: publisher.ready })
     runtime.changes.subscribe(publisher.onChange)
     const stopAt = [topics.events, topics.ticks].map(async (topic) => (await log.endOffsets(topic)).map((next_offset, partition) => ({ topic, partition, next_offset })))
@@ -120,6 +122,12 @@ describe('snapshot publisher on an embedded log, after the projection runtime co
     const newest = newestById(await readTopic(topics.snapshots))
     for (const [id, snapshot] of expectedSnapshots()) expect(newest.get(id), id).toEqual(snapshot)
   })
+
+  it('publishes what a fresh fold changes after a resync of empty read models, however few may wait', async () => {
+    await foldWithSnapshots(35, 3, true)
+    const newest = newestById(await readTopic(topics.snapshots))
+    for (const [id, snapshot] of expectedSnapshots()) expect(newest.get(id), id).toEqual(snapshot)
+  }, 30_000)
 
   it('resync publishes every market and position of the read models', async () => {
     await foldWithSnapshots(34)

@@ -117,6 +117,10 @@ export function createSnapshotPublisher(deps: SnapshotPublisherDeps): SnapshotPu
   }
 
   async function drain(): Promise<void> {
+    // Never settle within the call: `draining ??= drain()` assigns after the call returns, and a
+    // drain that ended synchronously (an empty queue) would leave `draining` set for good, so no
+    // later enqueue would start one and the fold would wait on ready() forever.
+    await null
     try {
       while (pending.size > 0 && failure === undefined) {
         await append(take())
@@ -134,7 +138,7 @@ export function createSnapshotPublisher(deps: SnapshotPublisherDeps): SnapshotPu
   }
 
   function enqueue(records: readonly SnapshotRecord[]): void {
-    if (failure !== undefined || stopping) return
+    if (failure !== undefined || stopping || records.length === 0) return
     for (const record of records) pending.set(record.id, record)
     waitingGauge.set(pending.size)
     draining ??= drain()
