@@ -9,7 +9,7 @@
 // Keys depend on the market's maintenance margin ratio, which each query brings: a market queried
 // with a ratio other than its keys' is re-keyed once, by one sort per side. Pure: no I/O.
 import { NOT_AT_RISK, atRiskHealth, atRiskPriceKey, collateralLessOwed, fundingAdjustedPrice, mayBeAtRisk, type AtRiskTerms } from '../risk/at-risk-price.ts'
-import type { MarketRiskParameters, Side } from '../risk/risk.ts'
+import type { MarketRiskParameters, PositionFacts } from '../risk/risk.ts'
 import { leastHealthyFirst, type AtRiskPosition, type IndexedPosition } from './at-risk-position.ts'
 import { createSortedList, type SortedList } from './sorted-list.ts'
 
@@ -30,15 +30,14 @@ export interface LiquidationIndex {
 }
 
 /**
- * A position as stored: every one has the same shape, so the comparator and the scans stay
- * monomorphic, and it carries its own at-risk terms, so that assessing it reads no other object.
+ * A position as stored: its own facts and at-risk terms, so that assessing it reads no other object,
+ * and the same shape for every one, so that the comparator and the scans stay monomorphic.
  */
-interface StoredPosition extends IndexedPosition, AtRiskTerms {
+interface StoredPosition extends PositionFacts, AtRiskTerms {
+  readonly positionId: string
+  readonly marketId: string
   /** Undefined: no key (see atRiskPriceKey), or the market's ratio is not known yet. */
   readonly key: bigint | undefined
-  readonly side: Side
-  readonly size: bigint
-  readonly sizeTimesEntry: bigint
   /** At the funding index `termsAtIndex`: kept until the index moves. */
   collateralLessOwed: bigint
   termsAtIndex: bigint | undefined
@@ -85,14 +84,21 @@ function storedWith<K extends bigint | undefined>({ positionId, marketId, facts 
   return {
     positionId,
     marketId,
-    facts,
     key,
     side: facts.side,
     size: copied(facts.size),
+    collateral: copied(facts.collateral),
+    entryPrice: copied(facts.entryPrice),
+    entryFundingIndex: copied(facts.entryFundingIndex),
     sizeTimesEntry: facts.size * facts.entryPrice,
     collateralLessOwed: 0n,
     termsAtIndex: undefined,
   }
+}
+
+/** The facts of a stored position, as it was given. */
+function indexed(entry: StoredPosition): IndexedPosition {
+  return { positionId: entry.positionId, marketId: entry.marketId, facts: entry }
 }
 
 function isKeyed(position: StoredPosition): position is KeyedPosition {
@@ -136,7 +142,7 @@ function marketAtRisk(market: MarketPositions, marketId: string, parameters: Mar
   const ratio = parameters.maintenanceMarginRatio
   const assess = (position: StoredPosition): true => {
     if (position.termsAtIndex !== index) {
-      position.collateralLessOwed = collateralLessOwed(position.facts, parameters)
+      position.collateralLessOwed = collateralLessOwed(position, parameters)
       position.termsAtIndex = index
     }
     const healthFactor = atRiskHealth(position, ratio, price)
@@ -161,7 +167,7 @@ export function createLiquidationIndex(): LiquidationIndex {
   const byId = new Map<string, StoredPosition>()
 
   function rekeyed(marketId: string, current: MarketPositions, ratio: bigint): MarketPositions {
-    const positions = [...current.long.toArray(), ...current.short.toArray(), ...current.unkeyed.values()]
+    const positions = [...current.long.toArray(), ...current.short.toArray(), ...current.unkeyed.values()].map(indexed)
     const market = buildMarket(positions, ratio, byId)
     markets.set(marketId, market)
     return market

@@ -1,12 +1,25 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parseDecimal } from '../../indexer/records/decimal.ts'
 import { atRiskBoundary, fundingIndex, maintenanceMarginRatio, positionFacts, wadBetween } from '../risk/at-risk-price.arbitraries.ts'
-import type { MarketRiskParameters, PositionFacts } from '../risk/risk.ts'
+import type { MarketRiskParameters } from '../risk/risk.ts'
 import { scanAtRisk, type IndexedPosition } from './at-risk-position.ts'
 import { createLiquidationIndex } from './liquidation-index.ts'
 
 const d = (text: string): bigint => parseDecimal(text)
+
+/** How many positions the index has assessed: the real atRiskHealth, counted. */
+const assessments = vi.hoisted(() => ({ count: 0 }))
+vi.mock('../risk/at-risk-price.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../risk/at-risk-price.ts')>()
+  return {
+    ...actual,
+    atRiskHealth: (...args: Parameters<typeof actual.atRiskHealth>) => {
+      assessments.count++
+      return actual.atRiskHealth(...args)
+    },
+  }
+})
 
 /** Each market's positions open around its own price scale, so that a query price meets many boundaries. */
 const MARKETS = [
@@ -137,29 +150,20 @@ describe('liquidation index', () => {
   it('assesses only the positions at the at-risk end of each side, not the whole market', () => {
     // 1000 longs and 1000 shorts of 1 BTC with 12000 collateral, entered from 40000 to 59980, m = 5%:
     // at 50000 only the longs entered above 59000 and the shorts entered below 41000 are at risk.
-    let assessed = 0
-    const counted = (facts: PositionFacts): PositionFacts => ({
-      ...facts,
-      // Read once per position assessed (for C − funding owed, kept while the funding index stays).
-      get collateral() {
-        assessed++
-        return facts.collateral
-      },
-    })
     const positions: IndexedPosition[] = []
     for (let i = 0; i < 1000; i++) {
       for (const side of ['long', 'short'] as const) {
         const facts = { side, size: d('1'), collateral: d('12000'), entryPrice: d('40000') + BigInt(i) * d('20'), entryFundingIndex: 0n }
-        positions.push({ positionId: `${side}-${i}`, marketId: 'btc-usdc-perp', facts: counted(facts) })
+        positions.push({ positionId: `${side}-${i}`, marketId: 'btc-usdc-perp', facts })
       }
     }
     const index = createLiquidationIndex()
     const btc = { maintenanceMarginRatio: d('0.05'), liquidationFeeRatio: d('0.01'), cumulativeFundingIndex: 0n }
     index.load(positions, new Map([['btc-usdc-perp', btc.maintenanceMarginRatio]]))
-    assessed = 0
+    assessments.count = 0
     const atRisk = index.atRisk('btc-usdc-perp', btc, d('50000'))
     // The long entered at 59000 and the short at 41000 sit at exactly 1.2: visited, and left out.
-    expect(assessed).toBe(atRisk.length + 2)
+    expect(assessments.count).toBe(atRisk.length + 2)
     expect(atRisk.map((p) => p.positionId).sort()).toEqual([
       ...Array.from({ length: 49 }, (_, i) => `long-${951 + i}`),
       ...Array.from({ length: 50 }, (_, i) => `short-${i}`),

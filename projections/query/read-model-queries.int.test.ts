@@ -66,6 +66,7 @@ describe('read-model queries over SQLite', () => {
       funding_rate: '0.0002',
       cumulative_funding_index: '0',
       last_funding_update: 1_700_000_600,
+      listed_at: 1_732_615_212,
       long_open_interest: '125000',
       short_open_interest: '0',
       total_open_interest: '125000',

@@ -98,6 +98,7 @@ export function collateralLessOwed(position: PositionFacts, market: MarketRiskPa
   return position.collateral - fundingOwed(position, market)
 }
 
+/** The position's terms at the market's funding index. */
 export function atRiskTerms(position: PositionFacts, market: MarketRiskParameters): AtRiskTerms {
   return {
     side: position.side,
