@@ -145,6 +145,42 @@ describe('serve on the embedded log, with real SQLite and real sockets', () => {
     expectLogOrderPerMarket(raw(fromMiddle).map(idOf), afterCut, [...batch1, ...batch2, ...batch3])
   })
 
+  it('gives a client that was away for 10 s while events flowed every event exactly once after it resumes', async () => {
+    const listings = MARKETS.map((m, i) => marketListed(m, { block: 1, logIndex: i }))
+    await fixture.events.write(listings)
+    const before = await client('events')
+    await before.waitFor(() => raw(before).length === listings.length, 'the listings')
+    // One opening every 100 ms, from now until the client is back and past it.
+    const written: EventsTopicRecord[] = [...listings]
+    let flowing = true
+    const flow = (async () => {
+      for (let block = 2; flowing; block++) {
+        const record = opening(MARKETS[block % 3]!, block)
+        await fixture.events.write([record])
+        written.push(record)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const last = raw(before).at(-1)!
+    const seenBefore = raw(before).map(idOf)
+    await before.close()
+    await new Promise((resolve) => setTimeout(resolve, 10_000))
+    const after = await client(`events?from=${String(last['cursor'])}`)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    flowing = false
+    await flow
+    await after.waitFor(() => seenBefore.length + raw(after).length >= written.length, 'every event written')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+
+    const received = [...seenBefore, ...raw(after).map(idOf)]
+    expect(written.length).toBeGreaterThan(50)
+    expect(received.length).toBe(new Set(received).size)
+    expect([...received].sort()).toEqual(written.map(idOfRecord).sort())
+    expectValidFrames('events', after)
+    expectLogOrderPerMarket(raw(after).map(idOf), written.map(idOfRecord).filter((id) => !seenBefore.includes(id)), written)
+  }, 30_000)
+
   it('resumes a positions path with the user’s events only', async () => {
     await fixture.events.write(MARKETS.map((m, i) => marketListed(m, { block: 1, logIndex: i })))
     const first = await client(`positions/${alice}`)
