@@ -4,7 +4,7 @@
 // Exit codes: 0 stopped, 1 failed, 2 bad configuration.
 import type { Log } from '../indexer/log/log.ts'
 import { topics } from '../indexer/records/topics.ts'
-import { ConfigError } from '../indexer/runtime/command-line.ts'
+import { commandMain } from '../indexer/runtime/command-main.ts'
 import { startHttpEndpoint, type HttpEndpoint } from '../indexer/runtime/http-endpoint.ts'
 import { createLogger, type Logger } from '../indexer/runtime/logger.ts'
 import { createMetricsRegistry, type MetricsRegistry } from '../indexer/runtime/metrics.ts'
@@ -84,26 +84,4 @@ async function run(config: ProjectionsConfig, logger: Logger): Promise<number> {
   }
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseProjectionsConfig>
-  try {
-    parsed = parseProjectionsConfig()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\n`)
-    return 2
-  }
-  if (parsed.kind === 'help') {
-    process.stdout.write(parsed.text)
-    return 0
-  }
-  return run(parsed.config, createLogger({ level: parsed.config.logLevel, fields: { component: 'projections' } }))
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`projections crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exit(1)
-  },
-)
+commandMain('projections', () => parseProjectionsConfig(), (config) => run(config, createLogger({ level: config.logLevel, fields: { component: 'projections' } })))

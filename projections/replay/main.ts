@@ -2,7 +2,7 @@
 // bar on stderr, and prints the state hash on stdout, alone on its line. SIGINT or SIGTERM
 // interrupts it and leaves the file as it was. Exit codes: 0 replayed, 1 failed or interrupted,
 // 2 bad configuration.
-import { ConfigError } from '../../indexer/runtime/command-line.ts'
+import { commandMain } from '../../indexer/runtime/command-main.ts'
 import { createLogger, type Logger } from '../../indexer/runtime/logger.ts'
 import { createMetricsRegistry } from '../../indexer/runtime/metrics.ts'
 import { openProjectionLog, readModelPathOf } from '../runtime/open-log.ts'
@@ -39,26 +39,4 @@ async function run(config: ReplayConfig, logger: Logger): Promise<number> {
   }
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseReplayConfig>
-  try {
-    parsed = parseReplayConfig()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\n`)
-    return 2
-  }
-  if (parsed.kind === 'help') {
-    process.stdout.write(parsed.text)
-    return 0
-  }
-  return run(parsed.config, createLogger({ level: parsed.config.logLevel, fields: { component: 'replay' } }))
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`replay crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exit(1)
-  },
-)
+commandMain('replay', () => parseReplayConfig(), (config) => run(config, createLogger({ level: config.logLevel, fields: { component: 'replay' } })))
