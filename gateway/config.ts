@@ -1,9 +1,9 @@
 // The `serve` command's configuration: the gateway (port, intervals, limits) and the projection it
 // runs (log, read-model file, consumer group). This is the only place `serve` reads process.env; a
 // bad value fails here, naming the variable, before anything opens a socket, a log or a file.
-import { join } from 'node:path'
 import { z } from 'zod'
 import { optionSchemas, parseCommandLine, type ConfigOf, type ParsedCommandLine } from '../indexer/runtime/command-line.ts'
+import { readModelPathOf } from '../indexer/log/open-log.ts'
 
 const positive = (env: string, flag: string, description: string, fallback: number) => ({
   env,
@@ -67,7 +67,7 @@ export type ServeOptions = ConfigOf<typeof serveCommand.options>
 export type ServeConfig = Omit<ServeOptions, 'readModelPath'> & { readonly readModelPath: string }
 
 export function resolveServeConfig(options: ServeOptions): ServeConfig {
-  return { ...options, readModelPath: options.readModelPath ?? join(options.dataDir, 'read-models.db') }
+  return { ...options, readModelPath: readModelPathOf(options) }
 }
 
 /** Parses the command line and the environment; ConfigError names the bad variable. */

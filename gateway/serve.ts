@@ -3,10 +3,6 @@
 // one process. The gateway subscribes to the change feed before the fold starts, so it misses no
 // commit; stop() closes the sockets first, then stops the fold after its batch in flight, then
 // closes the log and the file.
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { createEmbeddedLog } from '../indexer/log/embedded-log.ts'
-import { createKafkaLog } from '../indexer/log/kafka-log.ts'
 import type { Log } from '../indexer/log/log.ts'
 import { topics } from '../indexer/records/topics.ts'
 import type { Logger } from '../indexer/runtime/logger.ts'
@@ -21,6 +17,7 @@ import { createGateway, type Gateway, type GatewayOptions } from './gateway.ts'
 import { defaultDashboardDir } from './http/dashboard-files.ts'
 import type { WsHandlers, WsTransport, WsTransportLimits } from './transport/ws-transport.ts'
 import { createUwsTransport } from './uws/uws-transport.ts'
+import { openConfiguredLog } from '../indexer/log/open-log.ts'
 
 export interface ServeDeps {
   readonly logger: Logger
@@ -50,14 +47,6 @@ export class ServeListenError extends Error {
   constructor(host: string, port: number, options?: ErrorOptions) {
     super(`cannot listen on ${host}:${port}`, options)
   }
-}
-
-function openLog(config: ServeConfig, logger: Logger): Log {
-  if (config.kafkaBrokers !== undefined && config.kafkaBrokers.length > 0) {
-    return createKafkaLog({ brokers: config.kafkaBrokers, clientId: `perp-serve-${config.groupId}`, logger: logger.child({ component: 'kafka' }) })
-  }
-  mkdirSync(config.dataDir, { recursive: true })
-  return createEmbeddedLog({ path: join(config.dataDir, 'log.db') })
 }
 
 export function transportLimits(config: ServeConfig): WsTransportLimits {
@@ -103,7 +92,7 @@ async function endOffsetsNow(log: Log, names: readonly string[]): Promise<Consum
 export function createServe(config: ServeConfig, deps: ServeDeps): Serve {
   const logger = deps.logger.child({ component: 'serve' })
   const metrics = deps.metrics ?? createMetricsRegistry()
-  const log = deps.log ?? openLog(config, logger)
+  const log = deps.log ?? openConfiguredLog(config, `perp-serve-${config.groupId}`, logger)
   const store = openReadModelStore({ path: config.readModelPath })
   const state: { gateway?: Gateway; port: number; running?: Promise<void>; stopped?: Promise<void> } = { port: 0 }
   const onCommit = (offset: ConsumerOffset): void => state.gateway?.onCommit(offset)

@@ -1,8 +1,6 @@
 // The indexer's composition: the log (Kafka or the embedded file), the event sink on it, the
 // backfill up to the final blocks, then the live tail from there, Pyth ticks for the listed markets,
 // and the /metrics endpoint. stop() ends each part in turn and closes the log last.
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { perpExchangeAbi } from '../contracts-abi/perp-exchange.abi.ts'
 import { createBackfill, backfillTarget } from './chain/backfill.ts'
@@ -14,8 +12,6 @@ import { createLogEventSink, type LogEventSink } from './chain/log-event-sink.ts
 import { createLogToRecord, type LogToRecord } from './chain/log-to-record.ts'
 import { withRetry } from './chain/rpc-retry.ts'
 import type { IndexerConfig } from './config.ts'
-import { createEmbeddedLog } from './log/embedded-log.ts'
-import { createKafkaLog } from './log/kafka-log.ts'
 import type { Log } from './log/log.ts'
 import { createRecordWriter } from './log/typed-log.ts'
 import { createHermesTickSource } from './pyth/hermes-tick-source.ts'
@@ -27,6 +23,7 @@ import { topics } from './records/topics.ts'
 import { startHttpEndpoint, type HttpEndpoint } from './runtime/http-endpoint.ts'
 import type { Logger } from './runtime/logger.ts'
 import { createMetricsRegistry, type MetricsRegistry } from './runtime/metrics.ts'
+import { openConfiguredLog } from './log/open-log.ts'
 
 export interface IndexerDeps {
   readonly logger: Logger
@@ -63,20 +60,12 @@ interface Parts {
   ticks?: ListedFeedTicks | undefined
 }
 
-function openLog(config: IndexerConfig, logger: Logger): Log {
-  if (config.kafkaBrokers !== undefined && config.kafkaBrokers.length > 0) {
-    return createKafkaLog({ brokers: config.kafkaBrokers, clientId: 'perp-indexer', logger: logger.child({ component: 'kafka' }) })
-  }
-  mkdirSync(config.dataDir, { recursive: true })
-  return createEmbeddedLog({ path: join(config.dataDir, 'log.db') })
-}
-
 export function createIndexer(config: IndexerConfig, deps: IndexerDeps): Indexer {
   const { logger } = deps
   const metrics = deps.metrics ?? createMetricsRegistry()
   const stopping = new AbortController()
   const parts: Parts = {
-    log: deps.log ?? openLog(config, logger),
+    log: deps.log ?? openConfiguredLog(config, 'perp-indexer', logger),
     rpc: createChainRpc({ url: config.rpcUrl, timeoutMs: config.rpcTimeoutMs, maxResponseBytes: config.rpcMaxResponseBytes, logger, metrics }),
   }
   let running: Promise<void> | undefined

@@ -15,7 +15,7 @@ export const readModelOptions = {
   readModelPath: {
     env: 'READ_MODEL_PATH',
     flag: '--read-model-path',
-    description: 'The read-model SQLite file (default DATA_DIR/read-model.db)',
+    description: 'The read-model SQLite file (default DATA_DIR/read-models.db)',
     schema: z.string().min(1).optional(),
   },
   finalityDepth: {

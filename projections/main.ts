@@ -9,7 +9,7 @@ import { startHttpEndpoint, type HttpEndpoint } from '../indexer/runtime/http-en
 import { createLogger, type Logger } from '../indexer/runtime/logger.ts'
 import { createMetricsRegistry, type MetricsRegistry } from '../indexer/runtime/metrics.ts'
 import { parseProjectionsConfig, type ProjectionsConfig } from './config.ts'
-import { openProjectionLog, readModelPathOf } from './runtime/open-log.ts'
+import { openConfiguredLog, readModelPathOf } from '../indexer/log/open-log.ts'
 import { createProjectionRuntime } from './runtime/projection-runtime.ts'
 import { createSnapshotPublisher, type SnapshotPublisher } from './snapshots/snapshot-publisher.ts'
 import { openReadModelStore, type SqliteReadModelStore } from './store/sqlite-read-model-store.ts'
@@ -39,7 +39,7 @@ async function startPublisher(config: ProjectionsConfig, parts: Parts): Promise<
 
 async function run(config: ProjectionsConfig, logger: Logger): Promise<number> {
   const metrics = createMetricsRegistry()
-  const log = openProjectionLog(config, 'perp-projections', logger)
+  const log = openConfiguredLog(config, 'perp-projections', logger)
   let store: SqliteReadModelStore | undefined
   let publisher: SnapshotPublisher | undefined
   let endpoint: HttpEndpoint | undefined

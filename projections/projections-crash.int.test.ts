@@ -69,7 +69,7 @@ function startProjections(): { child: ChildProcess; exited: Promise<number | nul
 
 /** Records folded and committed, as another process reading the read-model file sees them. */
 function foldedRecords(): number {
-  const path = join(dir, 'read-model.db')
+  const path = join(dir, 'read-models.db')
   if (!existsSync(path)) return 0
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
@@ -134,7 +134,7 @@ describe(`projections process killed with SIGKILL during a ${RECORDS.toLocaleStr
     last.child.kill('SIGTERM')
     expect(await last.exited, last.stderr().slice(-3000)).toBe(0)
 
-    const store = openReadModelStore({ path: join(dir, 'read-model.db') })
+    const store = openReadModelStore({ path: join(dir, 'read-models.db') })
     try {
       expect(store.loadOffsets().reduce((sum, o) => sum + o.next_offset, 0)).toBe(total)
       expect(stateHash(store)).toBe(uninterruptedHash)

@@ -3,20 +3,19 @@
 // feed and the trading simulator; then the indexer and `serve` (projections + gateway on port 8000).
 // With RPC_URL set it runs only the indexer and `serve` against that chain, configured like the
 // `indexer` and `serve` commands (the same variables). Ctrl-C stops everything, anvil included.
-import { mkdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { z } from 'zod'
-import { parseIndexerConfig, type IndexerConfig } from '../indexer/config.ts'
+import { parseIndexerConfig } from '../indexer/config.ts'
 import { createIndexer, type Indexer } from '../indexer/indexer.ts'
-import { createEmbeddedLog } from '../indexer/log/embedded-log.ts'
-import { createKafkaLog } from '../indexer/log/kafka-log.ts'
 import type { Log } from '../indexer/log/log.ts'
+import { openConfiguredLog } from '../indexer/log/open-log.ts'
 import { ConfigError, optionSchemas, parseCommandLine, type ConfigOf } from '../indexer/runtime/command-line.ts'
 import { createLogger, type Logger } from '../indexer/runtime/logger.ts'
 import { parseServeConfig, resolveServeConfig } from '../gateway/config.ts'
 import { createServe, type Serve } from '../gateway/serve.ts'
 import { startAnvil, type Anvil } from './devnet/anvil-process.ts'
 import { startDevnet, type Devnet } from './devnet/devnet.ts'
+
 
 const startCommand = {
   name: 'npm start',
@@ -66,14 +65,6 @@ async function startLocalChain(config: StartConfig, parts: Parts, logger: Logger
   }
 }
 
-function openSharedLog(config: IndexerConfig, logger: Logger): Log {
-  if (config.kafkaBrokers !== undefined && config.kafkaBrokers.length > 0) {
-    return createKafkaLog({ brokers: config.kafkaBrokers, clientId: 'perp-start', logger: logger.child({ component: 'kafka' }) })
-  }
-  mkdirSync(config.dataDir, { recursive: true })
-  return createEmbeddedLog({ path: join(config.dataDir, 'log.db') })
-}
-
 function parsedOrThrow<T>(parsed: { kind: 'help'; text: string } | { kind: 'config'; config: T }): T {
   if (parsed.kind === 'help') throw new Error('unreachable: --help was handled first')
   return parsed.config
@@ -85,7 +76,7 @@ async function run(config: StartConfig, parts: Parts, logger: Logger, env: Env):
   const indexerConfig = parsedOrThrow(parseIndexerConfig([], { METRICS_PORT: '0', ...shared }))
   const serveConfig = resolveServeConfig(parsedOrThrow(parseServeConfig([], shared)))
   // One log for both: serve's consumer is woken by each append instead of polling the file.
-  parts.log = openSharedLog(indexerConfig, logger)
+  parts.log = openConfiguredLog(indexerConfig, 'perp-start', logger)
   parts.indexer = createIndexer(indexerConfig, { logger: logger.child({ component: 'indexer' }), log: parts.log })
   parts.serve = createServe(serveConfig, { logger: logger.child({ component: 'serve' }), log: parts.log })
   const indexerDone = parts.indexer.run()

@@ -5,12 +5,12 @@
 import { commandMain } from '../../indexer/runtime/command-main.ts'
 import { createLogger, type Logger } from '../../indexer/runtime/logger.ts'
 import { createMetricsRegistry } from '../../indexer/runtime/metrics.ts'
-import { openProjectionLog, readModelPathOf } from '../runtime/open-log.ts'
+import { openConfiguredLog, readModelPathOf } from '../../indexer/log/open-log.ts'
 import { parseReplayConfig, type ReplayConfig } from './config.ts'
 import { createReplay } from './replay.ts'
 
 async function run(config: ReplayConfig, logger: Logger): Promise<number> {
-  const log = openProjectionLog(config, 'perp-replay', logger)
+  const log = openConfiguredLog(config, 'perp-replay', logger)
   const targetPath = readModelPathOf(config)
   const replay = createReplay({
     ...{ log, targetPath, logger, metrics: createMetricsRegistry() },
