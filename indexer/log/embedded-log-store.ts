@@ -10,6 +10,7 @@ import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { StoredRecord } from './log.ts'
 import { InvalidTopicNameError, LogFullError } from './log-errors.ts'
+import { mayHaveReplacedBytes, StoredTextRecord } from './stored-text-record.ts'
 
 type Headers = Readonly<Record<string, string>>
 
@@ -50,8 +51,8 @@ export interface NewRow {
   readonly headers: string | null
 }
 
-/** A stored row as better-sqlite3 returns it in raw mode: offset, key, value, headers, ts. */
-type PartitionRow = [offset: number, key: string, value: Buffer, headers: string | null, ts: number]
+/** A stored row as better-sqlite3 returns it in raw mode: offset, key, value as text, headers, ts. */
+type PartitionRow = [offset: number, key: string, text: string, headers: string | null, ts: number]
 
 // Kafka's legal topic names. The check also keeps names safe inside a quoted SQL identifier.
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
@@ -102,12 +103,15 @@ function preparePartitionTable(db: Database.Database, topic: string, partition: 
   const table = tableName(topic, partition)
   const insert = prepareInsert(db, table)
   const lastOffset = db.prepare<[], number>(`SELECT "offset" FROM ${table} ORDER BY "offset" DESC LIMIT 1`).pluck()
-  // Raw (array) rows: building a named-column object per row would double the cost of a read.
+  // Raw (array) rows: building a named-column object per row would double the cost of a read. The
+  // value comes as text (stored-text-record.ts); its bytes are read apart only when the text shows
+  // that decoding replaced some.
   const readFrom = db
     .prepare<[number, number], PartitionRow>(
-      `SELECT "offset", key, value, headers, ts FROM ${table} WHERE "offset" >= ? ORDER BY "offset" LIMIT ?`,
+      `SELECT "offset", key, CAST(value AS TEXT), headers, ts FROM ${table} WHERE "offset" >= ? ORDER BY "offset" LIMIT ?`,
     )
     .raw()
+  const readBytes = db.prepare<[number], Buffer>(`SELECT value FROM ${table} WHERE "offset" = ?`).pluck()
   const compact = db.prepare<[]>(
     `DELETE FROM ${table} WHERE "offset" NOT IN (SELECT max("offset") FROM ${table} GROUP BY key)`,
   )
@@ -122,10 +126,12 @@ function preparePartitionTable(db: Database.Database, topic: string, partition: 
       let bytes = 0
       for (let next = from; records.length < maxRecords && bytes < maxBytes; ) {
         const rows = readFrom.all(next, Math.min(READ_CHUNK_ROWS, maxRecords - records.length))
-        for (const [offset, key, value, headers, timestamp] of rows) {
+        for (const [offset, key, text, headers, timestamp] of rows) {
           if (bytes >= maxBytes) break
-          records.push({ topic, partition, offset, key, value, headers: decodeHeaders(headers), timestamp })
-          bytes += value.length
+          const stored = mayHaveReplacedBytes(text) ? readBytes.get(offset) : undefined
+          records.push(new StoredTextRecord(topic, partition, offset, key, text, decodeHeaders(headers), timestamp, stored))
+          // Characters, not bytes: the bound is approximate (and never exceeded by more than 3x).
+          bytes += text.length
         }
         const last = rows.at(-1)
         if (last === undefined || rows.length < READ_CHUNK_ROWS) break

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createEmbeddedLog, type EmbeddedLog, type EmbeddedLogOptions } from './embedded-log.ts'
 import type { Log, StoredRecord } from './log.ts'
 import { describeLogContract } from './log-contract.ts'
+import { recordText } from './stored-text-record.ts'
 import {
   InvalidTopicNameError,
   LogFullError,
@@ -108,6 +109,24 @@ describe('embedded log', () => {
     ])
     expect(await log.endOffsets('snapshots')).toEqual([6])
     expect(await log.append('snapshots', [{ key: 'a', value: Buffer.from('a6') }])).toEqual([{ partition: 0, offset: 6 }])
+  })
+
+  it('reads every value back byte for byte, and as the text Buffer#toString gives, valid UTF-8 or not', async () => {
+    const log = open()
+    await log.ensureTopics([{ name: 'bytes', partitions: 1 }])
+    const values = [
+      Buffer.from('{"price":"1.5"}'),
+      Buffer.from('ünïcödé ✓ 😀'),
+      Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x41, 0xc3]),
+      Buffer.from('\uFFFD stored as text'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.alloc(0),
+    ]
+    await log.append('bytes', values.map((value) => ({ key: 'k', value })))
+
+    const records = await readAll(log, 'bytes', values.length)
+    expect(records.map((r) => r.value.toString('hex'))).toEqual(values.map((v) => v.toString('hex')))
+    expect(records.map((r) => recordText(r))).toEqual(values.map((v) => v.toString('utf8')))
   })
 
   it('refuses to compact a topic that is not compacted', async () => {

@@ -16,6 +16,7 @@
 import type { z } from 'zod'
 import type { AppendedPosition, Log, LogConsumer, OutgoingRecord, StartOffsets, StoredRecord } from './log.ts'
 import { CorruptRecordError, RecordRejectedError } from './log-errors.ts'
+import { recordText } from './stored-text-record.ts'
 
 type Headers = Readonly<Record<string, string>>
 
@@ -170,7 +171,7 @@ function corrupt<T>(record: StoredRecord, issue: string, cause: unknown): Decode
 export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord, shortcut?: RecordShortcut<T>): Decoded<T> {
   let json: unknown
   try {
-    json = JSON.parse(record.value.toString('utf8'))
+    json = JSON.parse(recordText(record))
   } catch (error) {
     return corrupt(record, `invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error)
   }
