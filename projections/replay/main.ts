@@ -15,6 +15,7 @@ async function run(config: ReplayConfig, logger: Logger): Promise<number> {
   const replay = createReplay({
     ...{ log, targetPath, logger, metrics: createMetricsRegistry() },
     ...{ finalityDepth: config.finalityDepth, maxBatchRecords: config.maxBatchRecords },
+    tickWorker: { log: { kafkaBrokers: config.kafkaBrokers, dataDir: config.dataDir }, logLevel: config.logLevel },
   })
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info('interrupting the replay', { signal })

@@ -82,6 +82,13 @@ describe.skipIf(brokers.length === 0)('replay against a live fold from Kafka', (
     expect(result.records).toBe(total)
     expect(result.stateHash).toBe(liveHash)
 
+    // As the replay command runs it: the ticks folded in a worker thread with a Kafka client of its own.
+    const tickWorker = { log: { kafkaBrokers: brokers, dataDir: dir }, logLevel: 'silent' as const }
+    const inWorker = createReplay({ log, targetPath: join(dir, 'replayed-in-worker.db'), logger: silentLogger, metrics: createMetricsRegistry(), topics: names, tickWorker })
+    const workerResult = await inWorker.run()
+    expect(workerResult.records).toBe(total)
+    expect(workerResult.stateHash).toBe(liveHash)
+
     const canonical = foldIntoMemory()
     const chainAlone = interleave<ProjectionRecord>([...history.canonical, ...history.ticks, loadEvents, loadTicks], createRandom(2))
     canonical.fold(chainAlone)

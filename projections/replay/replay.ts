@@ -2,16 +2,25 @@
 // at the start into a fresh file beside the target, then swaps the file in atomically and returns
 // the state hash. Records appended meanwhile are left for the projections that resume from the
 // new file's offsets. An interrupted or failed replay leaves the target as it was.
+//
+// The chain events are folded here; the ticks apart from them (tick-fold.ts says why that gives the
+// same state), in a worker thread when the log can be opened there, so the two halves use both cores.
+// The fresh file is written in bulk mode (no WAL, no fsyncs, secondary indexes built at the end):
+// nobody reads it before the swap, and a replay that fails or dies leaves it to be deleted.
 import { basename, dirname, join } from 'node:path'
 import type { Log } from '../../indexer/log/log.ts'
-import type { Logger } from '../../indexer/runtime/logger.ts'
+import type { LogConfig } from '../../indexer/log/open-log.ts'
+import type { Logger, LogLevel } from '../../indexer/runtime/logger.ts'
 import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
 import { createProgress } from '../../indexer/runtime/progress.ts'
 import { defaultProjectionTopics, type ProjectionTopics } from '../fold/projection-record.ts'
 import { createProjectionRuntime } from '../runtime/projection-runtime.ts'
 import type { ConsumerOffset } from '../store/read-model-store.ts'
-import { openReadModelStore } from '../store/sqlite-read-model-store.ts'
+import { openReadModelStore, type SqliteReadModelStore } from '../store/sqlite-read-model-store.ts'
+import { stateHash as computeStateHash } from '../store/state-hash.ts'
 import { assertNotInUse, removeSqliteFile, swapInFile } from './swap-file.ts'
+import { foldTicks, tickFoldCommit, type TickFold } from './tick-fold.ts'
+import { foldTicksInWorker } from './tick-fold-worker.ts'
 
 export interface ReplayDeps {
   readonly log: Log
@@ -24,6 +33,11 @@ export interface ReplayDeps {
   readonly topics?: ProjectionTopics
   /** Where the progress bar is drawn (default stderr). */
   readonly progressStream?: NodeJS.WriteStream
+  /**
+   * How a worker thread opens the same log, to fold the ticks there beside the chain events.
+   * Without it the ticks are folded in this thread, from `log`, interleaved with the events.
+   */
+  readonly tickWorker?: { readonly log: LogConfig; readonly logLevel: LogLevel }
 }
 
 export interface ReplayResult {
@@ -64,17 +78,45 @@ async function endOffsets(log: Log, names: ProjectionTopics): Promise<ConsumerOf
 
 export function createReplay(deps: ReplayDeps): Replay {
   const { log, targetPath, logger } = deps
+  const names = deps.topics ?? defaultProjectionTopics
   const freshPath = join(dirname(targetPath), `.${basename(targetPath)}.replay-${process.pid}`)
   let stopRequested = false
   let stopFold: () => Promise<void> = async () => undefined
 
+  function startTickFold(stopAt: readonly ConsumerOffset[], onRecords: (records: number) => void): TickFold {
+    const batch = deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }
+    if (deps.tickWorker === undefined) return foldTicks({ log, stopAt, topics: names, logger, onRecords, ...batch })
+    return foldTicksInWorker({ log: deps.tickWorker.log, logLevel: deps.tickWorker.logLevel, stopAt, topics: names, ...batch }, onRecords)
+  }
+
+  /** Folds both halves into the store; resolves once both reached their stop offsets or were stopped. */
+  async function foldInto(store: SqliteReadModelStore, stopAt: readonly ConsumerOffset[], onRecords: (records: number) => void): Promise<void> {
+    const ticks = startTickFold(stopAt.filter((o) => o.topic === names.ticks), onRecords)
+    const runtime = createProjectionRuntime({
+      ...{ log, store, groupId: `replay-${process.pid}-${Date.now()}`, logger, metrics: deps.metrics, topics: names },
+      stopAt: stopAt.filter((o) => o.topic !== names.ticks),
+      ...(deps.finalityDepth === undefined ? {} : { finalityDepth: deps.finalityDepth }),
+      ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
+      onCommit: (_offset, records) => onRecords(records),
+    })
+    stopFold = async () => {
+      await Promise.all([runtime.stop(), ticks.stop()])
+    }
+    if (stopRequested) await stopFold()
+    // Both are awaited before either error is thrown, so no fold is left running.
+    const [events, tickResult] = await Promise.allSettled([runtime.run(), ticks.done])
+    if (events.status === 'rejected') throw events.reason
+    if (tickResult.status === 'rejected') throw tickResult.reason
+    store.commit(tickFoldCommit(tickResult.value))
+  }
+
   async function run(): Promise<ReplayResult> {
     // Fail before a long fold rather than after it.
     assertNotInUse(targetPath)
-    const stopAt = await endOffsets(log, deps.topics ?? defaultProjectionTopics)
+    const stopAt = await endOffsets(log, names)
     const total = stopAt.reduce((sum, o) => sum + o.next_offset, 0)
     removeSqliteFile(freshPath)
-    const store = openReadModelStore({ path: freshPath })
+    const store = openReadModelStore({ path: freshPath, bulk: true })
     let folded = 0
     let stateHash: string
     let foldSeconds: number
@@ -83,25 +125,17 @@ export function createReplay(deps: ReplayDeps): Replay {
     const cpuAtStart = process.cpuUsage()
     try {
       const progress = createProgress({ label: 'replay', unit: 'records', total, logger, ...(deps.progressStream === undefined ? {} : { stream: deps.progressStream }) })
-      const runtime = createProjectionRuntime({
-        ...{ log, store, groupId: `replay-${process.pid}-${Date.now()}`, logger, metrics: deps.metrics, stopAt },
-        ...(deps.finalityDepth === undefined ? {} : { finalityDepth: deps.finalityDepth }),
-        ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
-        ...(deps.topics === undefined ? {} : { topics: deps.topics }),
-        onCommit: (_offset, records) => progress.update((folded += records)),
-      })
-      stopFold = () => runtime.stop()
-      logger.info('replay starting', { records: total, partitions: stopAt.length, into: freshPath })
-      if (!stopRequested) await runtime.run()
+      logger.info('replay starting', { records: total, partitions: stopAt.length, into: freshPath, tickWorker: deps.tickWorker !== undefined })
+      await foldInto(store, stopAt, (records) => progress.update((folded += records)))
       foldSeconds = (performance.now() - started) / 1000
       const cpu = process.cpuUsage(cpuAtStart)
       foldCpuSeconds = (cpu.user + cpu.system) / 1e6
       progress.finish()
-      const reached = new Map(runtime.offsets().map((o) => [`${o.topic}/${o.partition}`, o.next_offset]))
+      const reached = new Map(store.loadOffsets().map((o) => [`${o.topic}/${o.partition}`, o.next_offset]))
       const complete = stopAt.every((o) => o.next_offset === 0 || reached.get(`${o.topic}/${o.partition}`) === o.next_offset)
       if (stopRequested || !complete) throw new ReplayInterruptedError(folded, total)
-      stateHash = runtime.stateHash()
-      store.db.pragma('wal_checkpoint(TRUNCATE)')
+      store.buildDeferredIndexes()
+      stateHash = computeStateHash(store)
     } catch (error) {
       store.close()
       removeSqliteFile(freshPath)

@@ -113,6 +113,33 @@ describe('SQLite read-model store', () => {
     expect(store.loadOffsets()).toEqual(offsetsBefore)
   })
 
+  it('loads in bulk with its rollback journal in memory, building the secondary indexes once at the end, to the same rows', () => {
+    const { live } = history(12)
+    const indexes = (db: Database.Database): string[] =>
+      (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[])
+    const normal = foldIntoStore(open())
+    const bulkStore = openReadModelStore({ path: join(dir, 'bulk.db'), bulk: true })
+    opened.push(bulkStore)
+    expect(bulkStore.db.pragma('journal_mode', { simple: true })).toBe('memory')
+    expect(indexes(bulkStore.db)).toEqual([])
+
+    const bulk = foldIntoStore(bulkStore)
+    normal.fold(live, 13)
+    bulk.fold(live, 13)
+    bulkStore.buildDeferredIndexes()
+    expect(indexes(bulkStore.db)).toEqual(indexes(normal.store.db))
+    expect(indexes(bulkStore.db).length).toBeGreaterThan(0)
+    expect(bulk.hash()).toBe(normal.hash())
+  })
+
+  it('gives a file whose bulk load stopped before its indexes were built the missing indexes when opened', () => {
+    openReadModelStore({ path, bulk: true }).close()
+    const store = open()
+    const names = store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL").pluck().all()
+    expect(names).toContain('positions_open_by_trader')
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal')
+  })
+
   it('refuses a file written with another schema version', () => {
     const db = new Database(join(dir, 'other.db'))
     db.pragma('user_version = 7')

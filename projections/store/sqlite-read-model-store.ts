@@ -16,7 +16,7 @@ import {
   type RowWrite,
   type TickRow,
 } from '../fold/read-model-rows.ts'
-import { ensureReadModelSchema } from './read-model-schema.ts'
+import { createSecondaryIndexes, ensureReadModelSchema } from './read-model-schema.ts'
 import type { ColumnValue, ConsumerOffset, FoldCursor, ReadModelStore, StoreCommit } from './read-model-store.ts'
 
 export interface SqliteReadModelStore extends ReadModelStore {
@@ -27,12 +27,21 @@ export interface SqliteReadModelStore extends ReadModelStore {
    * free between pages (an open iterator would keep commits off it).
    */
   positionPages(pageSize: number): Iterable<PositionRow[]>
+  /** Builds the indexes a bulk load left out; a file opened otherwise has them already. */
+  buildDeferredIndexes(): void
   close(): void
 }
 
 export interface ReadModelStoreOptions {
   /** The SQLite file; created with its tables when missing. ':memory:' for a throwaway store. */
   readonly path: string
+  /**
+   * A file nobody reads until it is complete (a replay's fresh file): the rollback journal in memory
+   * (a failed commit still rolls back), no WAL and no fsync per commit, since a fold that dies leaves
+   * the file to be deleted, never used. The caller fsyncs the closed file before putting it to use.
+   * The secondary indexes are left out until buildDeferredIndexes.
+   */
+  readonly bulk?: boolean
 }
 
 // synchronous=NORMAL: an OS crash may lose the last commits, but the offsets go with them, so their
@@ -40,15 +49,16 @@ export interface ReadModelStoreOptions {
 // A 32 MB page cache keeps the positions' key index in memory; 64 MB bought no CPU in a 1M-record
 // replay but 40 MB more peak RSS. Checkpointing every 10k pages instead of 1k writes each hot page
 // back to the file less often during a catch-up.
-function openDatabase(path: string): Database.Database {
+function openDatabase(path: string, bulk: boolean): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path)
   try {
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
+    db.pragma(bulk ? 'journal_mode = MEMORY' : 'journal_mode = WAL')
+    db.pragma(bulk ? 'synchronous = OFF' : 'synchronous = NORMAL')
+    if (bulk) db.pragma('locking_mode = EXCLUSIVE')
     db.pragma('cache_size = -32768')
     db.pragma('wal_autocheckpoint = 10000')
-    ensureReadModelSchema(db)
+    ensureReadModelSchema(db, { deferIndexes: bulk })
     return db
   } catch (error) {
     db.close()
@@ -155,6 +165,6 @@ function* positionPages(db: Database.Database, pageSize: number): Generator<Posi
 }
 
 export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
-  const db = openDatabase(options.path)
-  return { ...createSqliteReadModelStore(db), db, positionPages: (pageSize) => positionPages(db, pageSize), close: () => db.close() }
+  const db = openDatabase(options.path, options.bulk === true)
+  return { ...createSqliteReadModelStore(db), db, positionPages: (pageSize) => positionPages(db, pageSize), buildDeferredIndexes: () => createSecondaryIndexes(db), close: () => db.close() }
 }
