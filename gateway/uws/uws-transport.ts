@@ -16,6 +16,7 @@ import { createTransportMetrics } from './transport-metrics.ts'
 import { checkTransportLimits } from './transport-limits.ts'
 import type { SocketData, UwsConnection } from './uws-connection.ts'
 import { UwsListenError } from './uws-errors.ts'
+import { listenWithRetry, onlyTimeWaitOn } from './listen-retry.ts'
 
 export interface UwsTransportDeps {
   readonly logger: Logger
@@ -44,20 +45,24 @@ export function createUwsTransport<C>(handlers: WsHandlers<C>, limits: WsTranspo
   app.any('/*', (res, req) => serveHttp(res, req, handlers.http, logger))
 
   return {
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        app.listen(host, port, (socket) => {
-          if (socket === false) {
-            reject(new UwsListenError(host, port))
-            return
-          }
-          listenSocket = socket
-          // The listen socket is a us_socket to uSockets; the typings keep the two apart.
-          const bound = uws.us_socket_local_port(socket as us_socket)
-          logger.info('listening', { host, port: bound })
-          resolve(bound)
+    async listen(host, port) {
+      const attempt = (): Promise<number | false> =>
+        new Promise((resolve) => {
+          app.listen(host, port, (socket) => {
+            if (socket === false) return resolve(false)
+            listenSocket = socket
+            // The listen socket is a us_socket to uSockets; the typings keep the two apart.
+            resolve(uws.us_socket_local_port(socket as us_socket))
+          })
         })
+      const bound = await listenWithRetry({
+        attempt,
+        onlyTimeWaitInTheWay: () => onlyTimeWaitOn(port),
+        onRetry: (n, waitMs) => logger.warn('port not bindable yet (connections of a previous server in TIME_WAIT); retrying', { host, port, attempt: n, waitMs }),
       })
+      if (bound === false) throw new UwsListenError(host, port)
+      logger.info('listening', { host, port: bound })
+      return bound
     },
     publish(topic, text) {
       const subscribers = app.numSubscribers(topic)
