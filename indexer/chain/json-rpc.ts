@@ -1,17 +1,18 @@
-// ChainRpc over viem's transports: http for http(s) URLs, webSocket for ws(s) URLs (which also gives
-// newHeads subscriptions). Only raw `request` calls: the answers stay the node's hex JSON, because
-// the indexer decodes logs itself, far faster than viem's getLogs and decodeEventLog path.
+// ChainRpc over HTTP (http-json-rpc.ts, node:http with keep-alive) for http(s) URLs, and over viem's
+// webSocket transport for ws(s) URLs (which also gives newHeads subscriptions). Only raw requests:
+// the answers stay the node's hex JSON, because the indexer decodes logs itself, far faster than
+// viem's getLogs and decodeEventLog path.
 //
-// viem's own retries are off (retryCount 0): retrying is the caller's (rpc-retry.ts), which also
-// needs to see every failure as one of the RpcError kinds, classified here. viem's HTTP client
-// refuses response bodies above 10 MiB by default (utils/rpc/http.ts, maxResponseBodySize), which
-// one eth_getLogs answer of 10,000 perp events (about 1 KB of JSON each) already exceeds; the limit
-// is raised here, configurable, and hitting it is 'response_too_large' so the range is split.
-import { http, webSocket, type Hex } from 'viem'
+// Neither retries: retrying is the caller's (rpc-retry.ts), which also needs to see every failure
+// as one of the RpcError kinds, classified here (viem's retries are off, retryCount 0). One
+// eth_getLogs answer of 10,000 perp events is about 10 MB of JSON, so the response body limit is
+// 256 MiB by default, configurable, and hitting it is 'response_too_large' so the range is split.
+import { webSocket, type Hex } from 'viem'
 import type { Logger } from '../runtime/logger.ts'
 import type { MetricsRegistry } from '../runtime/metrics.ts'
 import { RpcError, type ChainRpc, type LogFilter, type RpcErrorKind } from './chain-rpc.ts'
 import type { BlockRef, RawLog } from './chain-types.ts'
+import { createHttpJsonRpc } from './http-json-rpc.ts'
 
 export interface ChainRpcOptions {
   /** http(s):// or ws(s)://. */
@@ -78,12 +79,12 @@ export function createChainRpc(options: ChainRpcOptions): ChainRpc {
 }
 
 function httpRpc(options: ChainRpcOptions): ChainRpc {
-  const transport = http(options.url, {
-    retryCount: 0,
-    timeout: options.timeoutMs,
-    maxResponseBodySize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-  })({ retryCount: 0 })
-  return rpcMethods(instrument(transport.request as unknown as RawRequest, options), async () => {})
+  const client = createHttpJsonRpc({
+    url: options.url,
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  })
+  return rpcMethods(instrument(client.request, options), async () => client.close())
 }
 
 function webSocketRpc(options: ChainRpcOptions): ChainRpc {
@@ -274,7 +275,7 @@ function kindOf(facts: Facts, method: string): RpcErrorKind {
   if ([...names].some((name) => CONNECTION_NAMES.has(name)) || CONNECTION_MESSAGE.test(messages)) return 'connection'
   if (rpcCode === -32603) return 'server_error'
   if (rpcCode === -32005) return method === 'eth_getLogs' ? 'range_too_large' : 'rate_limited'
-  if (names.has('SyntaxError')) return 'invalid_response'
+  if (names.has('SyntaxError') || names.has('InvalidJsonRpcAnswerError')) return 'invalid_response'
   return 'rejected'
 }
 
