@@ -71,6 +71,17 @@ describe('eventsRecordCodec', () => {
     }
   })
 
+  it('checks a hash again when it differs from the one the previous record passed with, if only in case', () => {
+    const record = example('position_opened')
+    expect(codecAccepts(record)).toBe(true)
+    const txHash = (record['chain'] as Record<string, string>)['tx_hash']!
+    const trader = (record['data'] as Record<string, string>)['trader']!
+    expect(eventsRecordCodec.check(withField(record, 'chain.tx_hash', txHash.toUpperCase().replace('0X', '0x')) as EventsTopicRecord)).toMatch(/^chain\.tx_hash: /)
+    expect(eventsRecordCodec.check(withField(record, 'data.trader', trader.toUpperCase().replace('0X', '0x')) as EventsTopicRecord)).toMatch(/^data\.trader: /)
+    expect(eventsRecordCodec.check(withField(record, 'market_id', 'BTC') as EventsTopicRecord)).toMatch(/^market_id: /)
+    expect(codecAccepts(record)).toBe(true)
+  })
+
   it('names the first bad field in its issue, as "path: message"', () => {
     const record = withField(example('position_opened'), 'data.size', '01')
     expect(eventsRecordCodec.check(record as EventsTopicRecord)).toMatch(/^data\.size: /)

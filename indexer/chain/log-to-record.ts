@@ -66,17 +66,55 @@ export function createLogToRecord(deps: LogToRecordDeps): LogToRecord {
   const contract = deps.contract.toLowerCase()
   const { chainId, decoder } = deps
   const marketSlug = createMarketSlugCache()
+  const position = createChainPositions(chainId, contract)
   return (log, blockTimestamp) => {
     if (log.address.toLowerCase() !== contract) return undefined
     const decoded = decoder.decode(log)
     if (decoded === undefined) return undefined
-    const chain = chainPosition(chainId, contract, log, blockTimestamp)
-    const head = { id: chainEventId(chainId, chain.tx_hash, chain.log_index), chain, marketSlug }
+    const { chain, id } = position(log, blockTimestamp)
     try {
-      return recordOf(decoded, head)
+      return recordOf(decoded, { id, chain, marketSlug })
     } catch (cause) {
       throw new LogToRecordError(log, cause instanceof Error ? cause.message : String(cause), { cause })
     }
+  }
+}
+
+/**
+ * The chain position and record id of each log. A backfill's logs come by the hundred per block and
+ * per transaction (openPositions emits 500), so the block's and the transaction's fields are worked
+ * out once per run of equal values: the lowercased hashes and the id's prefix, whose hash check
+ * (chainEventId's) then runs once per transaction instead of once per log.
+ */
+function createChainPositions(chainId: number, contract: string): (log: RawLog, blockTimestamp: number) => { chain: ChainPosition; id: string } {
+  let blockHashRaw = ''
+  let blockHash = ''
+  let blockNumberRaw = ''
+  let blockNumber = 0
+  let txRaw = ''
+  let tx = ''
+  let idPrefix = ''
+  return (log, blockTimestamp) => {
+    if (!Number.isSafeInteger(blockTimestamp) || blockTimestamp < 0) {
+      throw new LogToRecordError(log, `block timestamp ${blockTimestamp} is not unix seconds`)
+    }
+    if (log.blockHash !== blockHashRaw) {
+      blockHash = log.blockHash.toLowerCase()
+      blockHashRaw = log.blockHash
+    }
+    if (log.blockNumber !== blockNumberRaw) {
+      blockNumber = quantity(log, 'blockNumber')
+      blockNumberRaw = log.blockNumber
+    }
+    const logIndex = quantity(log, 'logIndex')
+    if (log.transactionHash !== txRaw) {
+      tx = log.transactionHash.toLowerCase()
+      // chainEventId(chainId, tx, 0) is the prefix followed by "0": built once, checks included.
+      idPrefix = chainEventId(chainId, tx, 0).slice(0, -1)
+      txRaw = log.transactionHash
+    }
+    const chain = { chain_id: chainId, contract, block_number: blockNumber, block_hash: blockHash, tx_hash: tx, log_index: logIndex, block_timestamp: blockTimestamp }
+    return { chain, id: `${idPrefix}${logIndex}` }
   }
 }
 
@@ -90,21 +128,6 @@ function createMarketSlugCache(): (marketId: Hex) => string {
       if (slugs.size < MARKET_SLUG_CACHE_LIMIT) slugs.set(marketId, slug)
     }
     return slug
-  }
-}
-
-function chainPosition(chainId: number, contract: string, log: RawLog, blockTimestamp: number): ChainPosition {
-  if (!Number.isSafeInteger(blockTimestamp) || blockTimestamp < 0) {
-    throw new LogToRecordError(log, `block timestamp ${blockTimestamp} is not unix seconds`)
-  }
-  return {
-    chain_id: chainId,
-    contract,
-    block_number: quantity(log, 'blockNumber'),
-    block_hash: log.blockHash.toLowerCase(),
-    tx_hash: log.transactionHash.toLowerCase(),
-    log_index: quantity(log, 'logIndex'),
-    block_timestamp: blockTimestamp,
   }
 }
 

@@ -225,6 +225,34 @@ describe('createLogToRecord', () => {
     expect(mapped(shouted)).toEqual(mapped(log))
   })
 
+  it('gives every log of a transaction its own id and each log the block and transaction it names', () => {
+    const toRecords = createLogToRecord({ chainId, contract, decoder: createEventDecoder(perpExchangeAbi, { addresses: 'lowercase' }) })
+    const log = perpLog('PositionClosed', { positionId, trader, marketId: encodeMarketId('btc-usdc-perp'), exitPrice: WAD, realizedPnl: 0n, fundingPaid: 0n })
+    const otherTx: Hex = `0x${'ab'.repeat(32)}`
+    const otherBlock: Hex = `0x${'cd'.repeat(32)}`
+    const logs: RawLog[] = [
+      log,
+      { ...log, logIndex: '0x8' },
+      { ...log, logIndex: '0x9', transactionHash: otherTx },
+      { ...log, logIndex: '0x0', blockNumber: '0x2b', blockHash: otherBlock, transactionHash: otherTx },
+      { ...log, logIndex: '0x1', blockNumber: '0x2b', blockHash: otherBlock, transactionHash: txHash },
+    ]
+    const positions = logs.map((l) => {
+      const record = toRecords(l, blockTimestamp)!
+      return [record.id, record.chain.block_number, record.chain.block_hash, record.chain.tx_hash]
+    })
+    expect(positions).toEqual([
+      [`31337:${txHash}:7`, 42, blockHash, txHash],
+      [`31337:${txHash}:8`, 42, blockHash, txHash],
+      [`31337:${otherTx}:9`, 42, blockHash, otherTx],
+      [`31337:${otherTx}:0`, 43, otherBlock, otherTx],
+      [`31337:${txHash}:1`, 43, otherBlock, txHash],
+    ])
+    expect(() => toRecords({ ...log, transactionHash: '0x1234' }, blockTimestamp)).toThrow(/tx hash/)
+    expect(() => toRecords({ ...log, blockNumber: '0xzz' }, blockTimestamp)).toThrow(LogToRecordError)
+    expect(toRecords(log, blockTimestamp)?.id).toBe(`31337:${txHash}:7`)
+  })
+
   it('writes any uint256 and int256 amount as a valid decimal string', () => {
     const uint256 = fc.bigInt(0n, 2n ** 256n - 1n)
     const int256 = fc.bigInt(-(2n ** 255n), 2n ** 255n - 1n)
