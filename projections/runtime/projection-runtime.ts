@@ -125,7 +125,9 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
     if (limits !== undefined && short.size === 0) return
     consumer = consumeRecords({
       log,
-      topics: [topics.events, topics.ticks],
+      // With stop offsets, a topic none of whose partitions is listed is not read at all (a replay
+      // folds the ticks apart): reading it only to drop every record would decode it for nothing.
+      topics: [topics.events, topics.ticks].filter((topic) => deps.stopAt?.some((o) => o.topic === topic) ?? true),
       groupId,
       from: (topic, partition) => offsets.get(partitionKey(topic, partition)) ?? 0,
       schema: projectionRecord,
