@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAnvil, type Anvil } from '../test/support/anvil.ts'
 import { canonicalRecords, firstDuplicateId, inChainOrder, readTopic, recordsByMarket } from '../test/support/event-records.ts'
 import { seededRandom } from '../test/support/faulty-rpc-proxy.ts'
+import { startIndexerProcess, waitUntil, type IndexerProcess } from '../test/support/indexer-process.ts'
 import { kafkaBrokersOrSkip } from '../test/support/kafka.ts'
 import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../test/support/perp-load.ts'
 import { createChainRpc } from './chain/json-rpc.ts'
@@ -21,7 +21,6 @@ import { silentLogger } from './runtime/logger.ts'
 // The indexer writes the topics it always writes (perp.events.v1, perp.indexer.checkpoints.v1): the
 // broker of a test run is fresh, and no other test writes them there.
 
-const root = join(import.meta.dirname, '..')
 const seed = Date.now() % 1_000_000
 const random = seededRandom(seed)
 const { brokers, skipReason } = kafkaBrokersOrSkip()
@@ -32,63 +31,9 @@ let expected: ChainEventRecord[]
 let log: KafkaLog
 const children = new Set<ChildProcess>()
 
-interface IndexerProcess {
-  readonly child: ChildProcess
-  /** Resolves when a log line with this message appears. */
-  waitFor(message: string, timeoutMs: number): Promise<void>
-  readonly exited: Promise<number | null>
-  stderr(): string
-}
-
 /** `indexer/main.ts` as its own process on the Kafka log, small ranges so the backfill takes many appends. */
 function startIndexer(): IndexerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'indexer/main.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      RPC_URL: anvil.rpcUrl,
-      CONTRACT_ADDRESS: devnet.contract,
-      CHAIN_ID: String(anvil.chainId),
-      KAFKA_BROKERS: brokers.join(','),
-      BACKFILL_CONCURRENCY: '2',
-      BACKFILL_MAX_RANGE: '2',
-      FINALITY_DEPTH: '3',
-      POLL_INTERVAL_MS: '100',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-    },
-  })
-  children.add(child)
-  let text = ''
-  const waiters: { message: string; resolve: () => void }[] = []
-  child.stderr?.setEncoding('utf8')
-  child.stderr?.on('data', (chunk: string) => {
-    text += chunk
-    for (const waiter of [...waiters]) if (text.includes(`"msg":"${waiter.message}"`)) waiter.resolve()
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  void exited.then(() => children.delete(child))
-  return {
-    child,
-    exited,
-    stderr: () => text,
-    waitFor: (message, timeoutMs) =>
-      new Promise<void>((resolve, reject) => {
-        if (text.includes(`"msg":"${message}"`)) return resolve()
-        const timer = setTimeout(() => reject(new Error(`no "${message}" within ${timeoutMs} ms; stderr:\n${text.slice(-3000)}`)), timeoutMs)
-        waiters.push({ message, resolve: () => (clearTimeout(timer), resolve()) })
-        void exited.then((code) => reject(new Error(`indexer exited (${code}) before "${message}"; stderr:\n${text.slice(-3000)}`)))
-      }),
-  }
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, pollMs))
-  }
+  return startIndexerProcess({ RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESS: devnet.contract, CHAIN_ID: String(anvil.chainId), KAFKA_BROKERS: brokers.join(',') }, children)
 }
 
 /** Records on perp.events.v1 right now: the sum of its partitions' high watermarks. */

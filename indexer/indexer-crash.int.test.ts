@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAnvil, type Anvil } from '../test/support/anvil.ts'
 import { canonicalRecords, firstDuplicateId, inChainOrder, readTopic, recordsByMarket } from '../test/support/event-records.ts'
 import { seededRandom } from '../test/support/faulty-rpc-proxy.ts'
+import { startIndexerProcess, waitUntil, type IndexerProcess } from '../test/support/indexer-process.ts'
 import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../test/support/perp-load.ts'
 import { createChainRpc } from './chain/json-rpc.ts'
 import { createEmbeddedLog } from './log/embedded-log.ts'
 import type { ChainEventRecord } from './records/schemas.ts'
 import { silentLogger } from './runtime/logger.ts'
 
-const root = join(import.meta.dirname, '..')
 const seed = Date.now() % 1_000_000
 const random = seededRandom(seed)
 
@@ -37,63 +37,9 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 })
 
-interface IndexerProcess {
-  readonly child: ChildProcess
-  /** Resolves when a log line with this message appears. */
-  waitFor(message: string, timeoutMs: number): Promise<void>
-  readonly exited: Promise<number | null>
-  stderr(): string
-}
-
 /** `indexer/main.ts` as its own process on the embedded log in `dir`, small ranges so the backfill takes a while. */
 function startIndexer(): IndexerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'indexer/main.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      RPC_URL: anvil.rpcUrl,
-      CONTRACT_ADDRESS: devnet.contract,
-      CHAIN_ID: String(anvil.chainId),
-      DATA_DIR: dir,
-      BACKFILL_CONCURRENCY: '2',
-      BACKFILL_MAX_RANGE: '2',
-      FINALITY_DEPTH: '3',
-      POLL_INTERVAL_MS: '100',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-    },
-  })
-  children.add(child)
-  let text = ''
-  const waiters: { message: string; resolve: () => void }[] = []
-  child.stderr?.setEncoding('utf8')
-  child.stderr?.on('data', (chunk: string) => {
-    text += chunk
-    for (const waiter of [...waiters]) if (text.includes(`"msg":"${waiter.message}"`)) waiter.resolve()
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  void exited.then(() => children.delete(child))
-  return {
-    child,
-    exited,
-    stderr: () => text,
-    waitFor: (message, timeoutMs) =>
-      new Promise<void>((resolve, reject) => {
-        if (text.includes(`"msg":"${message}"`)) return resolve()
-        const timer = setTimeout(() => reject(new Error(`no "${message}" within ${timeoutMs} ms; stderr:\n${text.slice(-3000)}`)), timeoutMs)
-        waiters.push({ message, resolve: () => (clearTimeout(timer), resolve()) })
-        void exited.then((code) => reject(new Error(`indexer exited (${code}) before "${message}"; stderr:\n${text.slice(-3000)}`)))
-      }),
-  }
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, pollMs))
-  }
+  return startIndexerProcess({ RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESS: devnet.contract, CHAIN_ID: String(anvil.chainId), DATA_DIR: dir }, children)
 }
 
 /** Records on the log right now, read by another process's view of the file. */
