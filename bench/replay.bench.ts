@@ -102,13 +102,16 @@ interface ReplayRun {
   readonly foldCpuSeconds: number
 }
 
-/** `projections/replay/main.ts` in a child process; its final log line has the rate and its peak RSS. */
+/**
+ * `npm run replay` in a child process, so the replay runs exactly as users run it (its Node flags
+ * included); its final log line has the rate and its own peak RSS (npm's process is not counted).
+ */
 function runReplayCommand(env: Record<string, string>, settings: Settings): Promise<ReplayRun> {
-  const profile = settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results')}`] : []
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'projections/replay/main.ts'], {
+  const profile = settings.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(root, 'bench', 'results')}` } : {}
+  const child = spawn('npm', ['run', '--silent', 'replay'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...env },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...profile, ...env },
   })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
