@@ -16,11 +16,14 @@ import type { Logger } from '../runtime/logger.ts'
 import type { ConsumeOptions, LogConsumer, StoredRecord } from './log.ts'
 import { InvalidConsumeOptionError } from './log-errors.ts'
 import { KAFKA_CLIENT_RETRIES, translateKafkaError } from './kafka-client.ts'
-import { MAX_BATCH_BYTES } from './kafka-admin.ts'
 
 const DEFAULT_MAX_BATCH_RECORDS = 1000
 // Latency: a fetch returns as soon as there is one byte, and waits at most this long when idle.
 const MAX_WAIT_TIME_MS = 100
+// Bytes asked of each partition per fetch. A record batch larger than this still comes whole (the
+// broker always returns the first batch, KIP-74), so it only bounds memory: with the topics' 16 MB
+// batch limit here, a catch-up over six partitions held about 40 MB more of fetched records at once.
+const MAX_FETCH_BYTES_PER_PARTITION = 2 * 1024 * 1024
 
 export interface KafkaConsumerDeps {
   readonly kafka: Kafka
@@ -45,7 +48,7 @@ export function startKafkaConsumer(deps: KafkaConsumerDeps): LogConsumer {
   const consumer = deps.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    maxBytesPerPartition: MAX_BATCH_BYTES,
+    maxBytesPerPartition: MAX_FETCH_BYTES_PER_PARTITION,
     maxWaitTimeInMs: MAX_WAIT_TIME_MS,
     retry: { retries: KAFKA_CLIENT_RETRIES, restartOnFailure: async () => false },
   })
