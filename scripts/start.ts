@@ -10,6 +10,7 @@ import { createIndexer, type Indexer } from '../indexer/indexer.ts'
 import type { Log } from '../indexer/log/log.ts'
 import { openConfiguredLog } from '../indexer/log/open-log.ts'
 import { ConfigError, optionSchemas, parseCommandLine, type ConfigOf } from '../indexer/runtime/command-line.ts'
+import { commandMain } from '../indexer/runtime/command-main.ts'
 import { createLogger, type Logger } from '../indexer/runtime/logger.ts'
 import { parseServeConfig, resolveServeConfig } from '../gateway/config.ts'
 import { createServe, type Serve } from '../gateway/serve.ts'
@@ -125,20 +126,8 @@ async function stopAll(parts: Parts, logger: Logger): Promise<void> {
   await step('anvil', anvil && (() => anvil.stop()))
 }
 
-async function main(argv: readonly string[], env: Env): Promise<number> {
-  let config: StartConfig
-  try {
-    const parsed = parseCommandLine(startCommand, argv, env)
-    if (parsed.kind === 'help') {
-      process.stdout.write(parsed.text)
-      return 0
-    }
-    config = parsed.config
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\n`)
-    return 2
-  }
+/** Runs until a signal, even one that comes while the parts are still starting, then stops them all. */
+async function runStart(config: StartConfig, env: Env): Promise<number> {
   const logger = createLogger({ level: config.logLevel, fields: { component: 'start' } })
   const parts: Parts = {}
   let signals = 0
@@ -163,10 +152,4 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   }
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`start crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exit(1)
-  },
-)
+commandMain('start', () => parseCommandLine(startCommand, process.argv.slice(2), process.env), (config) => runStart(config, process.env))
