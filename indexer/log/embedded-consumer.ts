@@ -110,7 +110,12 @@ export function startEmbeddedConsumer(deps: EmbeddedConsumerDeps): LogConsumer {
         // Read the versions before the round, so a commit landing during it is not slept through.
         const localVersion = notifier.version()
         const dataVersion = source.dataVersion()
-        if (await deliverRound()) continue
+        if (await deliverRound()) {
+          // A round is all microtasks: without a turn of the event loop between rounds, a catch-up
+          // over a long log would hold off signals, timers, sockets and worker messages until its end.
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          continue
+        }
         while (!stopped && notifier.version() === localVersion && source.dataVersion() === dataVersion) {
           await sleep(pollIntervalMs)
         }

@@ -129,6 +129,31 @@ describe('embedded log', () => {
     expect(records.map((r) => recordText(r))).toEqual(values.map((v) => v.toString('utf8')))
   })
 
+  it('lets timers run between the rounds of a catch-up, so a long backlog never holds off signals and sockets', async () => {
+    const log = open()
+    await log.ensureTopics([{ name: 'backlog', partitions: 2 }])
+    await log.append('backlog', Array.from({ length: 20_000 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(`v${i}`) })))
+    let delivered = 0
+    let deliveredWhenTimerRan: number | undefined
+    setTimeout(() => (deliveredWhenTimerRan = delivered), 0)
+    let reached: () => void = () => undefined
+    const all = new Promise<void>((resolve) => (reached = resolve))
+    const consumer = log.consume({
+      topics: ['backlog'],
+      groupId: 'test',
+      from: () => 0,
+      maxBatchRecords: 500,
+      onBatch: async (batch) => {
+        delivered += batch.records.length
+        if (delivered >= 20_000) reached()
+      },
+    })
+    await all
+    await consumer.stop()
+    expect(deliveredWhenTimerRan).toBeDefined()
+    expect(deliveredWhenTimerRan!).toBeLessThan(20_000)
+  })
+
   it('refuses to compact a topic that is not compacted', async () => {
     const log = open()
     await log.ensureTopics([{ name: 'events', partitions: 1 }])

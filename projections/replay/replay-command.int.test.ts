@@ -2,7 +2,7 @@
 // thread), over an embedded log file with reorgs and a realistic load.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,7 +26,7 @@ interface CommandRun {
   readonly stderr: string
 }
 
-function runReplay(dataDir: string): Promise<CommandRun> {
+function runReplay(dataDir: string, onStderr?: (text: string, interrupt: () => void) => void): Promise<CommandRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'projections/replay/main.ts'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +35,10 @@ function runReplay(dataDir: string): Promise<CommandRun> {
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+    onStderr?.(stderr, () => child.kill('SIGINT'))
+  })
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
 }
 
@@ -92,4 +95,38 @@ describe('the replay command', () => {
     expect(hashOfFile(join(dataDir, 'read-models.db'))).toBe(canonicalHash)
     expect(existsSync(join(dataDir, 'read-models.db-wal'))).toBe(false)
   }, 120_000)
+
+  it('stops on SIGINT in the middle of the fold, deleting its fresh file and leaving the replayed one as it was', async () => {
+    const big = [...generatePerpWorkload({ records: 300_000, seed: 11, markets: 4 })]
+    const names = { events: 'perp.events.v1', ticks: 'pyth.ticks.v1' }
+    const bigDir = await mkdtemp(join(tmpdir(), 'replay-command-sigint-'))
+    const bigLog = createEmbeddedLog({ path: join(bigDir, 'log.db') })
+    try {
+      await bigLog.ensureTopics([{ name: names.events, partitions: 3 }, { name: names.ticks, partitions: 3 }])
+      const events = createRecordWriter<EventsTopicRecord>({ log: bigLog, topic: names.events, schema: eventsTopicRecord, keyOf: (r) => r.market_id })
+      const ticks = createRecordWriter<TickRecord>({ log: bigLog, topic: names.ticks, schema: tickRecord, keyOf: (r) => r.market_id })
+      await events.write(big.flatMap((chunk) => chunk.events))
+      await ticks.write(big.flatMap((chunk) => chunk.ticks))
+      const first = await runReplay(bigDir)
+      expect(first.code, first.stderr.slice(-2000)).toBe(0)
+      const replayed = hashOfFile(join(bigDir, 'read-models.db'))
+
+      let interrupted = false
+      const second = await runReplay(bigDir, (text, interrupt) => {
+        // Once the fold has committed a few batches, well before its end.
+        if (!interrupted && text.includes('"msg":"replay starting"')) {
+          interrupted = true
+          setTimeout(interrupt, 300)
+        }
+      })
+      expect(second.code).toBe(1)
+      expect(second.stderr).toContain('replay interrupted after')
+      expect(second.stdout).toBe('')
+      expect(hashOfFile(join(bigDir, 'read-models.db'))).toBe(replayed)
+      expect((await readdir(bigDir)).filter((name) => name.includes('.replay-'))).toEqual([])
+    } finally {
+      await bigLog.close()
+      await rm(bigDir, { recursive: true, force: true })
+    }
+  }, 180_000)
 })
