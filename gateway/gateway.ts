@@ -45,13 +45,18 @@ export interface GatewayOptions {
   readonly dashboardDir: string
 }
 
+interface StateReport {
+  readonly stateHash: string
+  readonly offsets: ConsumerOffset[]
+}
+
 /** What the gateway needs of the projection runtime. */
 export interface ProjectionState {
   readonly changes: ChangeFeed
   /** The committed consumer offsets. */
   offsets(): ConsumerOffset[]
   /** The committed read models' hash and the offsets it is the state of, read together. */
-  stateReport(): { readonly stateHash: string; readonly offsets: ConsumerOffset[] }
+  stateReport(): StateReport | Promise<StateReport>
 }
 
 export interface GatewayDeps {
@@ -118,8 +123,8 @@ function httpRoutes(deps: GatewayDeps, registry: ConnectionRegistry): HttpRoutes
     stats: registry.stats,
     readiness: createReadiness(deps.readyAt, () => projection.offsets()),
     metrics: () => deps.metrics.render(),
-    stateHash: () => {
-      const report = projection.stateReport()
+    stateHash: async () => {
+      const report = await projection.stateReport()
       return { state_hash: report.stateHash, offsets: report.offsets }
     },
     dashboardDir: deps.options.dashboardDir,

@@ -11,6 +11,7 @@ import { createReadModelQueries } from '../projections/query/read-model-queries.
 import { createProjectionRuntime } from '../projections/runtime/projection-runtime.ts'
 import type { ConsumerOffset } from '../projections/store/read-model-store.ts'
 import { openReadModelStore } from '../projections/store/sqlite-read-model-store.ts'
+import { stateReportOfFile } from '../projections/store/state-hash-worker.ts'
 import type { ConnectionContext } from './channels/connection-context.ts'
 import type { ServeConfig } from './config.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.ts'
@@ -105,7 +106,8 @@ export function createServe(config: ServeConfig, deps: ServeDeps): Serve {
     return createGateway({
       transport: (handlers) => makeTransport(handlers, transportLimits(config)),
       queries,
-      projection: runtime,
+      // The hash is computed off this thread, which serves the sockets (state-hash-worker.ts).
+      projection: { changes: runtime.changes, offsets: () => runtime.offsets(), stateReport: () => stateReportOfFile(config.readModelPath) },
       readyAt,
       log,
       logger,

@@ -13,6 +13,7 @@ import { openConfiguredLog, readModelPathOf } from '../indexer/log/open-log.ts'
 import { createProjectionRuntime } from './runtime/projection-runtime.ts'
 import { createSnapshotPublisher, type SnapshotPublisher } from './snapshots/snapshot-publisher.ts'
 import { openReadModelStore, type SqliteReadModelStore } from './store/sqlite-read-model-store.ts'
+import { stateReportOfFile } from './store/state-hash-worker.ts'
 
 const RESYNC_PAGE = 5_000
 
@@ -65,7 +66,8 @@ async function run(config: ProjectionsConfig, logger: Logger): Promise<number> {
       ...(publisher === undefined ? {} : { beforeBatch: publisher.ready }),
     })
     if (publisher !== undefined) runtime.changes.subscribe(publisher.onChange)
-    const routes = { '/state-hash': () => runtime.stateReport() }
+    // Off the fold's thread: hashing every row takes seconds on a large file (state-hash-worker.ts).
+    const routes = { '/state-hash': () => stateReportOfFile(readModelPathOf(config)) }
     endpoint = await startHttpEndpoint({ host: config.metricsHost, port: config.metricsPort, metrics, routes })
     logger.info('metrics endpoint listening', { port: endpoint.port })
     stopRuntime = () => void runtime.stop()

@@ -13,7 +13,7 @@ export interface HttpRoutesDeps {
   /** The Prometheus text of the process's registry. */
   readonly metrics: () => string
   /** The committed read models' hash and their offsets, read together. */
-  readonly stateHash: () => { readonly state_hash: string; readonly offsets: readonly ConsumerOffset[] }
+  readonly stateHash: () => Promise<{ readonly state_hash: string; readonly offsets: readonly ConsumerOffset[] }>
   readonly dashboardDir: string
 }
 
@@ -26,12 +26,12 @@ function json(status: number, body: unknown): HttpResponse {
 const notFound = json(404, { success: false, error: 'not found' })
 
 export function createHttpRoutes(deps: HttpRoutesDeps): HttpRoutes {
-  const routes: Readonly<Record<string, () => HttpResponse>> = {
+  const routes: Readonly<Record<string, () => HttpResponse | Promise<HttpResponse>>> = {
     '/healthz': () => json(200, { ok: true }),
     '/readyz': () => (deps.readiness.isReady() ? json(200, { ready: true }) : json(503, { ready: false, behind: deps.readiness.behind() })),
     '/metrics': () => ({ status: 200, contentType: prometheusContentType, body: deps.metrics() }),
     '/api/v1/ws/stats': () => json(200, deps.stats()),
-    '/api/v1/state-hash': () => json(200, deps.stateHash()),
+    '/api/v1/state-hash': async () => json(200, await deps.stateHash()),
   }
   return (request) => {
     const route = Object.hasOwn(routes, request.path) ? routes[request.path] : undefined
