@@ -36,6 +36,7 @@ import { startE2eStack, type E2eStack } from '../test/support/e2e-stack.ts'
 import { readBenchArgs } from './bench-args.ts'
 import { readAppendTimes } from './e2e-latency/append-times.ts'
 import { latencyTable, percentile } from './e2e-latency/latency-table.ts'
+import { createArrivals, type Arrivals } from './arrivals.ts'
 
 export const description = 'mined transaction to its position_opened frame at a WebSocket client (indexer, embedded log, serve), p50/p99'
 
@@ -68,32 +69,6 @@ interface Sample {
   readonly frame: number
 }
 
-/** A one-shot waiter per key: observe() settles the wait for that key, whichever comes first. */
-function createArrivals() {
-  const seen = new Map<string, number>()
-  const waiting = new Map<string, (at: number) => void>()
-  return {
-    observe(key: string, at: number): void {
-      const resolve = waiting.get(key)
-      if (resolve === undefined) seen.set(key, at)
-      else resolve(at)
-    },
-    wait(key: string): Promise<number> {
-      const at = seen.get(key)
-      if (at !== undefined) return Promise.resolve(at)
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no position_opened frame for ${key} within ${WAIT_MS} ms`)), WAIT_MS)
-        waiting.set(key, (arrived) => {
-          clearTimeout(timer)
-          waiting.delete(key)
-          resolve(arrived)
-        })
-      })
-    },
-  }
-}
-
-type Arrivals = ReturnType<typeof createArrivals>
 
 /** A client of /api/v1/ws/events that times each position_opened frame on arrival. */
 async function openEventsClient(stack: E2eStack, arrivals: Arrivals): Promise<{ listed: () => number; close: () => void }> {
@@ -178,7 +153,7 @@ export async function run(args: readonly string[]): Promise<void> {
   let client: { close: () => void } | undefined
   let probe: Probe | undefined
   try {
-    const arrivals = createArrivals()
+    const arrivals = createArrivals('position_opened frame', WAIT_MS)
     const events = await openEventsClient(stack, arrivals)
     client = events
     stack.startIndexer()

@@ -37,6 +37,7 @@ import { topics } from '../indexer/records/topics.ts'
 import { silentLogger } from '../indexer/runtime/logger.ts'
 import { createMetricsRegistry } from '../indexer/runtime/metrics.ts'
 import { startAnvil, type Anvil } from '../test/support/anvil.ts'
+import { createArrivals, type Arrivals } from './arrivals.ts'
 
 export const description = 'live tail: mined transaction to its record on the embedded log, p50/p99 over WebSocket RPC'
 
@@ -146,30 +147,6 @@ async function checkMinedOnAnswer(chain: Chain): Promise<void> {
   if (receipt === null) throw new Error('anvil answered eth_sendRawTransaction before mining: is automine off?')
 }
 
-/** A one-shot waiter per key: observe() resolves the wait for that key, whichever comes first. */
-function createArrivals() {
-  const seen = new Map<string, number>()
-  const waiting = new Map<string, (at: number) => void>()
-  return {
-    observe(key: string, at: number): void {
-      const resolve = waiting.get(key)
-      if (resolve === undefined) seen.set(key, at)
-      else resolve(at)
-    },
-    wait(key: string): Promise<number> {
-      const at = seen.get(key)
-      if (at !== undefined) return Promise.resolve(at)
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`nothing observed for ${key} within ${WAIT_MS} ms`)), WAIT_MS)
-        waiting.set(key, (arrived) => {
-          clearTimeout(timer)
-          waiting.delete(key)
-          resolve(arrived)
-        })
-      })
-    },
-  }
-}
 
 interface Pacing {
   /** Resolves with the moment the transaction's log or record was observed. */
@@ -198,7 +175,7 @@ async function timeSends(chain: Chain, signed: readonly Hex[], pacing: Pacing): 
 async function measureBaseline(chain: Chain, options: Options): Promise<Sample[]> {
   progress(`baseline: ${options.warmup} + ${options.txs} transactions, newHeads + eth_getLogs(blockHash)`)
   const rpc: ChainRpc = createChainRpc({ url: chain.anvil.wsUrl, timeoutMs: 5_000, logger: silentLogger })
-  const arrivals = createArrivals()
+  const arrivals = createArrivals('log or record', WAIT_MS)
   const unsubscribe = await rpc.subscribeNewHeads!(
     (head) => {
       void rpc.getLogs({ address: chain.contract, blockHash: head.hash }).then((logs) => {
@@ -261,7 +238,7 @@ async function headOf(chain: Chain): Promise<number> {
 
 /** A consumer of the events topic (validated, as every consumer reads) and of the sink's checkpoints. */
 function readLog(log: EmbeddedLog) {
-  const arrivals = createArrivals()
+  const arrivals = createArrivals('log or record', WAIT_MS)
   let written = -1
   const waiters = new Set<() => void>()
   const events = consumeRecords({
