@@ -7,7 +7,8 @@
 // same state), in a worker thread when the log can be opened there, so the two halves use both cores.
 // The fresh file is written in bulk mode (no WAL, no fsyncs, secondary indexes built at the end):
 // nobody reads it before the swap, and a replay that fails or dies leaves it to be deleted.
-import { basename, dirname, join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Log } from '../../indexer/log/log.ts'
 import type { LogConfig } from '../../indexer/log/open-log.ts'
 import type { Logger, LogLevel } from '../../indexer/runtime/logger.ts'
@@ -18,7 +19,7 @@ import { createProjectionRuntime } from '../runtime/projection-runtime.ts'
 import type { ConsumerOffset } from '../store/read-model-store.ts'
 import { openReadModelStore, type SqliteReadModelStore } from '../store/sqlite-read-model-store.ts'
 import { stateHash as computeStateHash } from '../store/state-hash.ts'
-import { assertNotInUse, removeSqliteFile, swapInFile } from './swap-file.ts'
+import { assertNotInUse, freshFileOf, removeAbandonedFreshFiles, removeSqliteFile, swapInFile } from './swap-file.ts'
 import { foldTicks, tickFoldCommit, type TickFold } from './tick-fold.ts'
 import { foldTicksInWorker } from './tick-fold-worker.ts'
 
@@ -79,7 +80,7 @@ async function endOffsets(log: Log, names: ProjectionTopics): Promise<ConsumerOf
 export function createReplay(deps: ReplayDeps): Replay {
   const { log, targetPath, logger } = deps
   const names = deps.topics ?? defaultProjectionTopics
-  const freshPath = join(dirname(targetPath), `.${basename(targetPath)}.replay-${process.pid}`)
+  const freshPath = freshFileOf(targetPath, process.pid)
   let stopRequested = false
   let stopFold: () => Promise<void> = async () => undefined
 
@@ -116,6 +117,8 @@ export function createReplay(deps: ReplayDeps): Replay {
     const stopAt = await endOffsets(log, names)
     const total = stopAt.reduce((sum, o) => sum + o.next_offset, 0)
     removeSqliteFile(freshPath)
+    const abandoned = existsSync(dirname(targetPath)) ? removeAbandonedFreshFiles(targetPath) : []
+    if (abandoned.length > 0) logger.info('removed the fresh files of replays that were killed', { paths: abandoned })
     const store = openReadModelStore({ path: freshPath, bulk: true })
     let folded = 0
     let stateHash: string

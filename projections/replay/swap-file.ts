@@ -6,8 +6,8 @@
 // A SQLite file must not be replaced while a process has it open: that process would go on with the
 // old file, and its WAL (named after the path) would be applied to the new one. So the swap refuses
 // a target whose WAL survives our own open and close, which means another connection holds it.
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 
 /** Another process has the read-model file open: stop it (projections, serve) before replaying into it. */
@@ -54,4 +54,38 @@ export function swapInFile(fresh: string, target: string): void {
   for (const sidecar of sidecars(target)) rmSync(sidecar, { force: true })
   renameSync(fresh, target)
   fsyncPath(dirname(target))
+}
+
+/** The fresh file a replay by process `pid` writes beside `target`. */
+export function freshFileOf(target: string, pid: number): string {
+  return join(dirname(target), `.${basename(target)}.replay-${pid}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Deletes the fresh files (and their sidecars) that replays of `target` left when they were killed
+ * before they could clean up, those whose process is gone; returns the paths deleted. A replay
+ * still running keeps its file (as seen from this process's pid namespace: two containers must not
+ * replay into one file at once).
+ */
+export function removeAbandonedFreshFiles(target: string): string[] {
+  const prefix = `.${basename(target)}.replay-`
+  const removed: string[] = []
+  for (const name of readdirSync(dirname(target))) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN
+    if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue
+    const path = join(dirname(target), name)
+    removeSqliteFile(path)
+    removed.push(path)
+  }
+  return removed
 }
