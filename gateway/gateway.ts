@@ -6,7 +6,7 @@ import type { Logger } from '../indexer/runtime/logger.ts'
 import type { MetricsRegistry } from '../indexer/runtime/metrics.ts'
 import type { ReadModelQueries } from '../projections/query/read-model-queries.ts'
 import type { ChangeFeed } from '../projections/runtime/change-feed.ts'
-import type { ConsumerOffset } from '../projections/store/read-model-store.ts'
+import type { ConsumerOffset, StateReport } from '../projections/store/read-model-store.ts'
 import type { Channel, ChannelDeps } from './channels/channel.ts'
 import { createConnectionRegistry, type ConnectionRegistry } from './channels/connection-registry.ts'
 import type { ConnectionContext } from './channels/connection-context.ts'
@@ -43,11 +43,6 @@ export interface GatewayOptions {
   /** Base of the replay consumers' group ids. */
   readonly groupId: string
   readonly dashboardDir: string
-}
-
-interface StateReport {
-  readonly stateHash: string
-  readonly offsets: ConsumerOffset[]
 }
 
 /** What the gateway needs of the projection runtime. */

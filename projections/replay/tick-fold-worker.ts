@@ -2,10 +2,10 @@
 // it opens its own connection to the log, folds the ticks partitions up to the replay's stop
 // offsets, and hands back the latest ticks and the offsets reached. Messages to the parent:
 // records folded per batch, then the result or the error. A "stop" message ends the fold early.
-import { isMainThread, parentPort, workerData, type ResourceLimits, type Worker } from 'node:worker_threads'
+import { parentPort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { openConfiguredLog, type LogConfig } from '../../indexer/log/open-log.ts'
 import { createLogger, type LogLevel } from '../../indexer/runtime/logger.ts'
-import { startTsWorker } from '../../indexer/runtime/ts-worker.ts'
+import { startTsWorker, tsWorkerData } from '../../indexer/runtime/ts-worker.ts'
 import type { ProjectionTopics } from '../fold/projection-record.ts'
 import type { ConsumerOffset } from '../store/read-model-store.ts'
 import { foldTicks, type TickFold, type TickFoldResult } from './tick-fold.ts'
@@ -97,6 +97,5 @@ async function workerMain(data: TickFoldWorkerData): Promise<void> {
   }
 }
 
-if (!isMainThread && (workerData as { entry?: string } | null)?.entry === import.meta.url) {
-  void workerMain((workerData as { data: TickFoldWorkerData }).data)
-}
+const started = tsWorkerData<TickFoldWorkerData>(import.meta.url)
+if (started !== undefined) void workerMain(started)

@@ -53,13 +53,6 @@ export interface ProjectionRuntime {
   stateHash(): string
   /** The committed consumer offsets. */
   offsets(): ConsumerOffset[]
-  /** The state hash and the offsets it is the state of, read together (a `serve` reports it on demand). */
-  stateReport(): StateReport
-}
-
-export interface StateReport {
-  readonly stateHash: string
-  readonly offsets: ConsumerOffset[]
 }
 
 export const DEFAULT_FINALITY_DEPTH = 64
@@ -153,7 +146,5 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
     },
     stateHash: () => stateHash(store),
     offsets: () => store.loadOffsets(),
-    // Both are read synchronously, so no commit of this process can fall between them.
-    stateReport: () => ({ offsets: store.loadOffsets(), stateHash: stateHash(store) }),
   }
 }

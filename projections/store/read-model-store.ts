@@ -22,6 +22,12 @@ export interface ConsumerOffset {
   readonly next_offset: number
 }
 
+/** A state hash and the consumer offsets it is the state of, read together. */
+export interface StateReport {
+  readonly stateHash: string
+  readonly offsets: ConsumerOffset[]
+}
+
 export interface StoreCommit {
   /** At most one write per row: its final image after the batch. */
   readonly writes: readonly RowWrite[]
