@@ -4,6 +4,7 @@
 // the same records through consume() (no decoding, no fold) and the typed read (JSON and zod, no
 // fold), so the figures read as ratios and the cost of each stage shows.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,6 +96,17 @@ async function timeRead(log: Log, total: number, typed: boolean): Promise<{ rate
   return { rate: total / seconds, cpuMicros: (cpu.user + cpu.system) / total }
 }
 
+/**
+ * The replay script of package.json with --cpu-prof added to its node flags (node refuses
+ * --cpu-prof in NODE_OPTIONS, so it cannot be passed through npm).
+ */
+function profiledReplayCommand(): string[] {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+  const [node, ...args] = (scripts['replay'] ?? '').split(' ')
+  if (node !== 'node') throw new Error(`the replay script does not start with node: ${scripts['replay']}`)
+  return [process.execPath, '--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results')}`, ...args]
+}
+
 interface ReplayRun {
   readonly recordsPerSecond: number
   readonly peakRssBytes: number
@@ -107,11 +119,11 @@ interface ReplayRun {
  * included); its final log line has the rate and its own peak RSS (npm's process is not counted).
  */
 function runReplayCommand(env: Record<string, string>, settings: Settings): Promise<ReplayRun> {
-  const profile = settings.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(root, 'bench', 'results')}` } : {}
-  const child = spawn('npm', ['run', '--silent', 'replay'], {
+  const [command, ...args] = settings.profile ? profiledReplayCommand() : ['npm', 'run', '--silent', 'replay']
+  const child = spawn(command!, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...profile, ...env },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...env },
   })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
