@@ -8,9 +8,10 @@ import {
   type PositionRow,
   type ReadModelRows,
   type ReadModelTable,
+  type RowWrite,
   type TickRow,
 } from '../fold/read-model-rows.ts'
-import type { ColumnValue, ConsumerOffset, FoldCursor, ReadModelStore, StoreCommit } from './read-model-store.ts'
+import { KnownRowError, type ColumnValue, type ConsumerOffset, type FoldCursor, type ReadModelStore, type StoreCommit } from './read-model-store.ts'
 
 export interface MemoryReadModelStore extends ReadModelStore {
   /** A table's rows in primary-key order, as objects. */
@@ -39,7 +40,12 @@ export function createMemoryReadModelStore(): MemoryReadModelStore {
   }
 
   function commit(batch: StoreCommit): void {
-    for (const write of batch.writes) {
+    const known = (write: RowWrite, stored: boolean): void => {
+      if (table(write.table).has(write.key) !== stored) throw new KnownRowError(write.table, write.key, stored)
+    }
+    for (const write of batch.inserts ?? []) known(write, false)
+    for (const write of batch.updates ?? []) known(write, true)
+    for (const write of [...batch.writes, ...(batch.inserts ?? []), ...(batch.updates ?? [])]) {
       if (write.row === undefined) table(write.table).delete(write.key)
       else table(write.table).set(write.key, write.row)
     }

@@ -31,6 +31,13 @@ export interface StateReport {
 export interface StoreCommit {
   /** At most one write per row: its final image after the batch. */
   readonly writes: readonly RowWrite[]
+  /**
+   * Rows the committer knows the store does not hold (a bulk load tracks what it wrote): stored
+   * without a conflict check. A row that is stored after all fails the commit. None is also in writes.
+   */
+  readonly inserts?: readonly RowWrite[]
+  /** New images of rows the committer knows the store holds; a row that is not stored fails the commit. */
+  readonly updates?: readonly RowWrite[]
   /** Block keys of journal blocks that were stored and are now undone or pruned; removed before the upserts. */
   readonly journalDeletes: readonly string[]
   /** Journal blocks new or grown since they were last stored. */
@@ -40,6 +47,18 @@ export interface StoreCommit {
 }
 
 export type ColumnValue = string | number | null
+
+/** A commit's insert of a row that is stored, or update of one that is not: the committer's bookkeeping is wrong. */
+export class KnownRowError extends Error {
+  override readonly name = 'KnownRowError'
+  constructor(
+    readonly table: ReadModelTable,
+    readonly key: string,
+    readonly expectedStored: boolean,
+  ) {
+    super(`${table} row ${key} was committed as ${expectedStored ? 'stored' : 'new'} but is ${expectedStored ? 'not stored' : 'stored already'}`)
+  }
+}
 
 export interface ReadModelStore {
   loadMarkets(): MarketRow[]

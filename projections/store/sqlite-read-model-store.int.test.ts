@@ -9,7 +9,7 @@ import { generateChainHistory } from '../test-support/chain-history.ts'
 import { foldIntoMemory, foldIntoStore } from '../test-support/fold-into-memory.ts'
 import { createRandom, interleave } from '../test-support/random.ts'
 import { ReadModelSchemaError } from './read-model-schema.ts'
-import type { StoreCommit } from './read-model-store.ts'
+import { KnownRowError, type StoreCommit } from './read-model-store.ts'
 import { openReadModelStore, type SqliteReadModelStore } from './sqlite-read-model-store.ts'
 
 describe('SQLite read-model store', () => {
@@ -130,6 +130,27 @@ describe('SQLite read-model store', () => {
     expect(indexes(bulkStore.db)).toEqual(indexes(normal.store.db))
     expect(indexes(bulkStore.db).length).toBeGreaterThan(0)
     expect(bulk.hash()).toBe(normal.hash())
+  })
+
+  it('inserts rows committed as new and updates rows committed as stored, failing the whole commit when either is wrong', () => {
+    const store = open()
+    const folded = foldIntoMemory()
+    folded.fold(history(12).live)
+    const template = folded.store.rows('positions')[0]!
+    const row = (id: string, status: PositionRow['status']): PositionRow => ({ ...template, position_id: id, status })
+    const commit = (parts: Partial<StoreCommit>): void =>
+      store.commit({ writes: [], journalDeletes: [], journalUpserts: [], cursors: [], offsets: [], ...parts })
+    commit({ inserts: [{ table: 'positions', key: '0xa', row: row('0xa', 'open') }, { table: 'positions', key: '0xb', row: row('0xb', 'open') }] })
+    commit({ updates: [{ table: 'positions', key: '0xa', row: row('0xa', 'closed') }, { table: 'positions', key: '0xb', row: undefined }] })
+    expect(store.findPosition('0xa')?.status).toBe('closed')
+    expect(store.findPosition('0xb')).toBeUndefined()
+
+    const offsets = [{ topic: 'perp.events.v1', partition: 0, next_offset: 5 }]
+    expect(() => commit({ offsets, inserts: [{ table: 'positions', key: '0xa', row: row('0xa', 'open') }] })).toThrow(KnownRowError)
+    expect(() => commit({ offsets, updates: [{ table: 'positions', key: '0xc', row: row('0xc', 'closed') }] })).toThrow(KnownRowError)
+    expect(store.findPosition('0xa')?.status).toBe('closed')
+    expect(store.findPosition('0xc')).toBeUndefined()
+    expect(store.loadOffsets()).toEqual([])
   })
 
   it('gives a file whose bulk load stopped before its indexes were built the missing indexes when opened', () => {

@@ -17,7 +17,8 @@ import {
   type TickRow,
 } from '../fold/read-model-rows.ts'
 import { createSecondaryIndexes, ensureReadModelSchema } from './read-model-schema.ts'
-import type { ColumnValue, ConsumerOffset, FoldCursor, ReadModelStore, StoreCommit } from './read-model-store.ts'
+import { KnownRowError, type ColumnValue, type ConsumerOffset, type FoldCursor, type ReadModelStore, type StoreCommit } from './read-model-store.ts'
+import { createWriteBehindStore, type WriteBehindStore } from './write-behind-store.ts'
 
 export interface SqliteReadModelStore extends ReadModelStore {
   /** The connection, for read-only queries in the same process (projections/query). */
@@ -39,7 +40,9 @@ export interface ReadModelStoreOptions {
    * A file nobody reads until it is complete (a replay's fresh file): the rollback journal in memory
    * (a failed commit still rolls back), no WAL and no fsync per commit, since a fold that dies leaves
    * the file to be deleted, never used. The caller fsyncs the closed file before putting it to use.
-   * The secondary indexes are left out until buildDeferredIndexes.
+   * The secondary indexes are left out until buildDeferredIndexes. Commits are merged in memory and
+   * written in large sorted flushes (write-behind-store.ts); every read flushes first, and so does
+   * buildDeferredIndexes, but close() does not: a bulk file is complete once its indexes are built.
    */
   readonly bulk?: boolean
 }
@@ -84,10 +87,24 @@ function decodeUndo(text: string): RowWrite[] {
   )
 }
 
+/** Row values with the key moved to the end, for updateSql. */
+function keyLast(table: ReadModelTable, values: ColumnValue[]): ColumnValue[] {
+  const { key, columns } = readModelTables[table]
+  const [value] = values.splice((columns as readonly string[]).indexOf(key), 1)
+  values.push(value!)
+  return values
+}
+
 function upsertSql(table: ReadModelTable): string {
   const { key, columns } = readModelTables[table]
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = excluded.${column}`)
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}`
+}
+
+/** An UPDATE of every column but the key, with the key as the last parameter (rowValues order rotated). */
+function updateSql(table: ReadModelTable): string {
+  const { key, columns } = readModelTables[table]
+  return `UPDATE ${table} SET ${columns.filter((column) => column !== key).map((column) => `${column} = ?`).join(', ')} WHERE ${key} = ?`
 }
 
 function createTableStatements(db: Database.Database) {
@@ -98,6 +115,8 @@ function createTableStatements(db: Database.Database) {
         table,
         {
           upsert: db.prepare(upsertSql(table)),
+          insert: db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`),
+          update: db.prepare(updateSql(table)),
           delete: db.prepare(`DELETE FROM ${table} WHERE ${key} = ?`),
           all: db.prepare(`SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${key}`).raw(true),
         },
@@ -122,12 +141,30 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
     'INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset',
   )
 
+  function insertRow(write: RowWrite): void {
+    if (write.row === undefined) throw new KnownRowError(write.table, write.key, false)
+    try {
+      tableStatements(write.table).insert.run(rowValues(write.table, write.row))
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new KnownRowError(write.table, write.key, false)
+      throw error
+    }
+  }
+
+  function updateRow(write: RowWrite): void {
+    const statements = tableStatements(write.table)
+    const { changes } = write.row === undefined ? statements.delete.run(write.key) : statements.update.run(keyLast(write.table, rowValues(write.table, write.row)))
+    if (changes !== 1) throw new KnownRowError(write.table, write.key, true)
+  }
+
   const commit = db.transaction((batch: StoreCommit) => {
     for (const write of batch.writes) {
       const statements = tableStatements(write.table)
       if (write.row === undefined) statements.delete.run(write.key)
       else statements.upsert.run(rowValues(write.table, write.row))
     }
+    for (const write of batch.inserts ?? []) insertRow(write)
+    for (const write of batch.updates ?? []) updateRow(write)
     for (const key of batch.journalDeletes) deleteJournal.run(key)
     for (const b of batch.journalUpserts) {
       upsertJournal.run(b.block_key, b.market_id, b.block_number, b.block_hash, JSON.stringify(b.record_ids), encodeUndo(b.undo))
@@ -165,7 +202,26 @@ function* positionPages(db: Database.Database, pageSize: number): Generator<Posi
   }
 }
 
+// A bulk load's commits are merged in memory up to this many row writes (about 1 KB each) before
+// they go to SQLite (write-behind-store.ts).
+const BULK_PENDING_ROWS = 50_000
+
 export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
-  const db = openDatabase(options.path, options.bulk === true)
-  return { ...createSqliteReadModelStore(db), db, positionPages: (pageSize) => positionPages(db, pageSize), buildDeferredIndexes: () => createSecondaryIndexes(db), close: () => db.close() }
+  const bulk = options.bulk === true
+  const db = openDatabase(options.path, bulk)
+  const store = bulk ? createWriteBehindStore(createSqliteReadModelStore(db), { maxPendingRows: BULK_PENDING_ROWS }) : createSqliteReadModelStore(db)
+  const flush = (): void => (bulk ? (store as WriteBehindStore).flush() : undefined)
+  return {
+    ...store,
+    db,
+    positionPages: (pageSize) => {
+      flush()
+      return positionPages(db, pageSize)
+    },
+    buildDeferredIndexes: () => {
+      flush()
+      createSecondaryIndexes(db)
+    },
+    close: () => db.close(),
+  }
 }
