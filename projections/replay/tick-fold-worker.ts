@@ -27,9 +27,12 @@ type ToParent =
 // allocation rate: left unbounded, the worker's heap added about 100 MB to a 1M-record replay's peak
 // RSS. So its old generation is bounded by what a batch needs (ticks parse to well under 4 KiB
 // each), with room to spare; a batch far past that fails the replay with an out-of-memory error
-// rather than swelling the process.
+// rather than swelling the process. The base is not smaller because V8 keeps room in the old
+// generation for a whole young generation's survivors (32 MB semi-spaces under `npm run replay`):
+// at 32 MB the worker ran back-to-back full collections and folded the ticks of a 1M-record log in
+// 8 to 10 s of CPU; at 128 MB in 5.3 s, its heap then peaking near 60 MB.
 const DEFAULT_MAX_BATCH_RECORDS = 1_000
-const BASE_OLD_GENERATION_MB = 32
+const BASE_OLD_GENERATION_MB = 128
 const OLD_GENERATION_KIB_PER_RECORD = 8
 
 export function workerHeapLimits(maxBatchRecords: number): ResourceLimits {
