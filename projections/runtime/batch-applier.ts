@@ -44,17 +44,20 @@ export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
   const batchSeconds = deps.metrics.histogram('projection_batch_seconds', 'Time to fold and commit one batch')
   const nextOffset = deps.metrics.gauge('projection_next_offset', 'Next offset to fold, by topic and partition')
 
-  function foldAll(batch: TypedBatch<ProjectionRecord>): { steps: FoldStep[]; outcomes: Map<string, number> } {
+  function foldAll(batch: TypedBatch<ProjectionRecord>): { steps: FoldStep[]; outcomes: Map<string, Map<string, number>> } {
     const steps: FoldStep[] = []
-    const outcomes = new Map<string, number>()
+    /** Per record type, per outcome, the records: counted without building a key per record. */
+    const outcomes = new Map<string, Map<string, number>>()
     for (const { offset, value } of batch.records) {
       if (!recordBelongsTo(value, batch.topic, topics)) {
         throw new TopicRecordMismatchError(batch.topic, batch.partition, offset, value.type)
       }
       const step = workingSet.fold(value)
       steps.push(step)
-      const key = `${value.type}\u0000${outcomeOf(step)}`
-      outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+      let byOutcome = outcomes.get(value.type)
+      if (byOutcome === undefined) outcomes.set(value.type, (byOutcome = new Map()))
+      const outcome = outcomeOf(step)
+      byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1)
     }
     return { steps, outcomes }
   }
@@ -105,9 +108,8 @@ export function createBatchApplier(deps: BatchApplierDeps): BatchApplier {
       workingSet.reset()
       throw error
     }
-    for (const [key, count] of folded.outcomes) {
-      const [type = '', outcome = ''] = key.split('\u0000')
-      recordsTotal.inc({ type, outcome }, count)
+    for (const [type, byOutcome] of folded.outcomes) {
+      for (const [outcome, count] of byOutcome) recordsTotal.inc({ type, outcome }, count)
     }
     nextOffset.set(batch.nextOffset, { topic: batch.topic, partition: String(batch.partition) })
     batchSeconds.observe((performance.now() - started) / 1000)
