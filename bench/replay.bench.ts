@@ -98,13 +98,20 @@ async function timeRead(log: Log, total: number, typed: boolean): Promise<{ rate
 
 /**
  * The replay script of package.json with --cpu-prof added to its node flags (node refuses
- * --cpu-prof in NODE_OPTIONS, so it cannot be passed through npm).
+ * --cpu-prof in NODE_OPTIONS, so it cannot be passed through npm): its leading VAR=value words as
+ * environment, then node's arguments.
  */
-function profiledReplayCommand(): string[] {
+function profiledReplayCommand(): { readonly env: Record<string, string>; readonly args: string[] } {
   const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-  const [node, ...args] = (scripts['replay'] ?? '').split(' ')
-  if (node !== 'node') throw new Error(`the replay script does not start with node: ${scripts['replay']}`)
-  return [process.execPath, '--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results')}`, ...args]
+  const words = (scripts['replay'] ?? '').split(' ')
+  const env: Record<string, string> = {}
+  while (words[0]?.includes('=') === true) {
+    const [name = '', value = ''] = words.shift()!.split('=')
+    env[name] = value
+  }
+  const [node, ...args] = words
+  if (node !== 'node') throw new Error(`the replay script does not run node: ${scripts['replay']}`)
+  return { env, args: ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results')}`, ...args] }
 }
 
 interface ReplayRun {
@@ -119,11 +126,12 @@ interface ReplayRun {
  * included); its final log line has the rate and its own peak RSS (npm's process is not counted).
  */
 function runReplayCommand(env: Record<string, string>, settings: Settings): Promise<ReplayRun> {
-  const [command, ...args] = settings.profile ? profiledReplayCommand() : ['npm', 'run', '--silent', 'replay']
-  const child = spawn(command!, args, {
+  const profiled = settings.profile ? profiledReplayCommand() : undefined
+  const [command, args] = profiled === undefined ? ['npm', ['run', '--silent', 'replay']] : [process.execPath, profiled.args]
+  const child = spawn(command, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...env },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MAX_BATCH_RECORDS: String(settings.batch), ...profiled?.env, ...env },
   })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
