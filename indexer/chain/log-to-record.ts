@@ -30,8 +30,14 @@ export interface LogToRecordDeps {
   readonly decoder: EventDecoder<PerpExchangeAbi>
 }
 
-/** undefined for a foreign log: another contract's, or a topic0 of no event of the perp ABI. */
-export type LogToRecord = (log: RawLog, blockTimestamp: number) => ChainEventRecord | undefined
+/**
+ * undefined for a foreign log: another contract's, or a topic0 of no event of the perp ABI.
+ * createLogToRecord's carries its deps as `mapping`, so the backfill can build the same mapping's
+ * JSON path (log-to-json.ts) from it.
+ */
+export type LogToRecord = ((log: RawLog, blockTimestamp: number) => ChainEventRecord | undefined) & {
+  readonly mapping?: LogToRecordDeps
+}
 
 /** A log of the perp contract that decodes but cannot become a valid record. */
 export class LogToRecordError extends Error {
@@ -67,7 +73,7 @@ export function createLogToRecord(deps: LogToRecordDeps): LogToRecord {
   const { chainId, decoder } = deps
   const marketSlug = createMarketSlugCache()
   const position = createChainPositions(chainId, contract)
-  return (log, blockTimestamp) => {
+  const toRecord = (log: RawLog, blockTimestamp: number): ChainEventRecord | undefined => {
     if (log.address.toLowerCase() !== contract) return undefined
     const decoded = decoder.decode(log)
     if (decoded === undefined) return undefined
@@ -78,6 +84,7 @@ export function createLogToRecord(deps: LogToRecordDeps): LogToRecord {
       throw new LogToRecordError(log, cause instanceof Error ? cause.message : String(cause), { cause })
     }
   }
+  return Object.assign(toRecord, { mapping: deps })
 }
 
 /**
@@ -131,7 +138,8 @@ function createMarketSlugCache(): (marketId: Hex) => string {
   }
 }
 
-function quantity(log: RawLog, field: 'blockNumber' | 'logIndex'): number {
+/** A log's block number or log index, a hex quantity within safe integers, or LogToRecordError. */
+export function quantity(log: RawLog, field: 'blockNumber' | 'logIndex'): number {
   const text = log[field]
   const value = Number(text)
   if (!/^0x[0-9a-fA-F]+$/.test(text) || !Number.isSafeInteger(value)) {
