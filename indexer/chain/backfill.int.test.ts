@@ -50,8 +50,11 @@ interface Topics {
   readonly checkpoints: string
 }
 
+/** How the backfill hands records to the sink: record objects, or the trusted path's JSON (the indexer's). */
+type WritePath = 'records' | 'json'
+
 /** A whole backfill from block 0 to the head, as the indexer runs it, into `log`. */
-async function backfillInto(log: Log, logTopics: Topics, concurrency: number): Promise<{ nextBlock: number; events: number }> {
+async function backfillInto(log: Log, logTopics: Topics, concurrency: number, path: WritePath = 'json'): Promise<{ nextBlock: number; events: number }> {
   const metrics = createMetricsRegistry()
   const rpc = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger, metrics })
   const sink = createLogEventSink({
@@ -71,7 +74,11 @@ async function backfillInto(log: Log, logTopics: Topics, concurrency: number): P
     contract: devnet.contract,
     decoder: createEventDecoder(perpExchangeAbi, { addresses: 'lowercase' }),
   })
-  const backfill = createBackfill({ rpc, sink, toRecord, contract: devnet.contract, concurrency, maxRange: 500, logger: silentLogger, metrics, progress: quietProgress })
+  const backfill = createBackfill({
+    ...{ rpc, toRecord, contract: devnet.contract, concurrency, maxRange: 500, logger: silentLogger, metrics, progress: quietProgress },
+    // Without appendEncoded the backfill hands the sink record objects.
+    sink: path === 'records' ? { appendFinalized: (range) => sink.appendFinalized(range) } : sink,
+  })
   const start = await sink.resume()
   const result = await backfill.run({ from: start.nextBlock, to: head })
   await rpc.close()
@@ -117,6 +124,44 @@ describe('backfill of 50k events from anvil', () => {
     } finally {
       await log.close()
     }
+  }, 300_000)
+
+  // The bytes of every record, by partition and offset, as the log stores them.
+  async function storedValues(log: Log, topic: string): Promise<string[]> {
+    const values: string[] = []
+    const ends = await log.endOffsets(topic)
+    let left = ends.reduce((a, b) => a + b, 0)
+    let done: () => void = () => {}
+    const allRead = new Promise<void>((resolve) => (done = resolve))
+    const consumer = log.consume({
+      topics: [topic],
+      groupId: `bytes-${Math.random().toString(36).slice(2)}`,
+      from: () => 0,
+      onBatch: async ({ partition, records }) => {
+        for (const r of records) values.push(`${partition}/${r.offset} ${r.key} ${r.value.toString('hex')}`)
+        left -= records.length
+        if (left === 0) done()
+      },
+    })
+    await Promise.race([allRead, consumer.done])
+    await consumer.stop()
+    return values.sort()
+  }
+
+  it('stores byte for byte the same records, keys and partitions through the JSON path as through record objects', async () => {
+    const paths: WritePath[] = ['records', 'json']
+    const stored: string[][] = []
+    for (const path of paths) {
+      const log = createEmbeddedLog({ path: join(dir, `bytes-${path}.db`) })
+      try {
+        expect(await backfillInto(log, { events: topics.events, checkpoints: topics.indexerCheckpoints }, 4, path)).toEqual({ nextBlock: head + 1, events: expected.length })
+        stored.push(await storedValues(log, topics.events))
+      } finally {
+        await log.close()
+      }
+    }
+    expect(stored[0]!.length).toBe(expected.length)
+    expect(stored[1]).toEqual(stored[0])
   }, 300_000)
 
   describe.skipIf(brokers.length === 0)(`into Kafka${skipReason === '' ? '' : ` (skipped: ${skipReason})`}`, () => {

@@ -10,6 +10,11 @@
 //
 // Timestamps: eth_getLogs has none in the standard, but recent nodes (anvil, geth) add
 // blockTimestamp to each log; a block whose logs lack it gets its header fetched, once.
+//
+// A sink with appendEncoded takes each range as its records' JSON, written straight from the
+// decoded logs (log-to-json.ts) rather than through record objects and the writer's check: that
+// check and its JSON pass cost the main thread a few µs per event, and the property tests of
+// log-to-json hold its bytes to the checked path's.
 import type { Hex } from 'viem'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -18,7 +23,10 @@ import { createProgress, type Progress, type ProgressOptions } from '../runtime/
 import { createAdaptiveRange, type AdaptiveRange, type BlockRange } from './adaptive-range.ts'
 import { RpcError, type ChainRpc } from './chain-rpc.ts'
 import type { BlockRef, RawLog } from './chain-types.ts'
+import type { EncodedRecords } from './encoded-records.ts'
+import { createLogToJson } from './log-to-json.ts'
 import type { LogToRecord } from './log-to-record.ts'
+import { encodeRange, logTimestamps, toRecords } from './range-encoder.ts'
 import { withRetry, type RetryOptions } from './rpc-retry.ts'
 
 /** The records of the final blocks `from`..`through`, in chain order. */
@@ -28,14 +36,24 @@ export interface FinalizedRange {
   readonly records: readonly ChainEventRecord[]
 }
 
+/** The same, as the trusted write path's JSON (see log-to-json.ts). */
+export interface EncodedFinalizedRange {
+  readonly from: number
+  readonly through: BlockRef
+  readonly encoded: EncodedRecords
+}
+
 export interface FinalizedRangeSink {
   /** Ranges arrive consecutive and ascending: each starts just after the previous one's `through`. */
   appendFinalized(range: FinalizedRange): Promise<void>
+  /** Takes the ranges instead of appendFinalized when toRecord carries its mapping; same order. */
+  appendEncoded?(range: EncodedFinalizedRange): Promise<void>
 }
 
 export interface BackfillDeps {
   readonly rpc: ChainRpc
   readonly sink: FinalizedRangeSink
+  /** createLogToRecord's (it carries its mapping) lets a sink with appendEncoded take JSON. */
   readonly toRecord: LogToRecord
   readonly contract: Hex
   /** eth_getLogs requests in flight at once. */
@@ -77,8 +95,6 @@ export function backfillTarget(head: number, confirmations: number, finalityDept
   return head - Math.max(confirmations, finalityDepth)
 }
 
-type RawLogWithTimestamp = RawLog & { readonly blockTimestamp?: string }
-
 interface Instruments {
   readonly behind: ReturnType<MetricsRegistry['gauge']>
   readonly ranges: ReturnType<MetricsRegistry['counter']>
@@ -94,10 +110,26 @@ export function createBackfill(deps: BackfillDeps): Backfill {
     ranges: deps.metrics.counter('backfill_ranges_total', 'eth_getLogs ranges fetched (ok) or split as too large (split)'),
     retries: deps.metrics.counter('backfill_rpc_retries_total', 'Retried JSON-RPC requests of the backfill, by error kind'),
   }
-  return { run: (request) => runBackfill(deps, instruments, request) }
+  const build = rangeBuilder(deps)
+  return { run: (request) => runBackfill(deps, instruments, build, request) }
 }
 
-async function runBackfill(deps: BackfillDeps, instruments: Instruments, request: BackfillRequest): Promise<BackfillResult> {
+type AnyRange = FinalizedRange | EncodedFinalizedRange
+
+/** A range's logs (in eth_getLogs order) as what the sink takes: records or their JSON, in chain order. */
+type RangeBuilder = (logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange) => Pick<FinalizedRange, 'records'> | Pick<EncodedFinalizedRange, 'encoded'>
+
+/** The trusted JSON path where both the sink and the mapping allow it; record objects otherwise. */
+function rangeBuilder(deps: BackfillDeps): RangeBuilder {
+  const { mapping } = deps.toRecord
+  if (deps.sink.appendEncoded !== undefined && mapping !== undefined) {
+    const toJson = createLogToJson(mapping)
+    return (logs, timestamps, range) => ({ encoded: encodeRange(toJson, logs, timestamps, range) })
+  }
+  return (logs, timestamps, range) => ({ records: toRecords(deps.toRecord, logs, timestamps, range) })
+}
+
+async function runBackfill(deps: BackfillDeps, instruments: Instruments, build: RangeBuilder, request: BackfillRequest): Promise<BackfillResult> {
   const started = performance.now()
   if (request.to < request.from) return { blocks: 0, events: 0, elapsedMs: 0 }
   const controller = new AbortController()
@@ -108,7 +140,7 @@ async function runBackfill(deps: BackfillDeps, instruments: Instruments, request
     maxSpan: deps.maxRange,
     targetLogs: deps.targetLogs ?? 5_000,
   })
-  const fetcher = createRangeFetcher(deps, instruments, sizer, controller.signal)
+  const fetcher = createRangeFetcher(deps, instruments, sizer, controller.signal, build)
   try {
     const events = await runPipeline(deps, instruments, fetcher, request, controller)
     deps.logger.info('backfill complete', { from: request.from, to: request.to, events, ms: Math.round(performance.now() - started) })
@@ -120,11 +152,11 @@ async function runBackfill(deps: BackfillDeps, instruments: Instruments, request
 
 interface RangeFetcher {
   /** The range's records, or the two halves to fetch instead when the provider refused it. */
-  fetch(range: BlockRange): Promise<FinalizedRange | readonly [BlockRange, BlockRange]>
+  fetch(range: BlockRange): Promise<AnyRange | readonly [BlockRange, BlockRange]>
   readonly sizer: AdaptiveRange
 }
 
-function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer: AdaptiveRange, signal: AbortSignal): RangeFetcher {
+function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer: AdaptiveRange, signal: AbortSignal, build: RangeBuilder): RangeFetcher {
   const retryPolicy = { ...DEFAULT_RETRY, ...deps.retry }
   const retried = <T>(call: () => Promise<T>): Promise<T> =>
     withRetry(call, {
@@ -141,7 +173,7 @@ function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer:
     return block
   }
 
-  async function fetch(range: BlockRange): Promise<FinalizedRange | readonly [BlockRange, BlockRange]> {
+  async function fetch(range: BlockRange): Promise<AnyRange | readonly [BlockRange, BlockRange]> {
     const through = header(() => deps.rpc.getBlockByNumber(range.to), `block #${range.to}`)
     through.catch(() => undefined)
     let logs: RawLog[]
@@ -156,54 +188,20 @@ function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer:
     sizer.succeeded(range, logs.length)
     instruments.ranges.inc({ outcome: 'ok' })
     const timestamps = await blockTimestamps(logs, (hash) => header(() => deps.rpc.getBlockByHash(hash), `block ${hash}`))
-    return { from: range.from, through: await through, records: toRecords(deps.toRecord, logs, timestamps, range) }
+    return { from: range.from, through: await through, ...build(logs, timestamps, range) }
   }
   return { fetch, sizer }
 }
 
 /** Each block's timestamp, by block hash: from the logs where the node sent it, else its header. */
 async function blockTimestamps(logs: readonly RawLog[], header: (hash: Hex) => Promise<BlockRef>): Promise<Map<string, number>> {
-  const timestamps = new Map<string, number>()
-  const missing = new Set<Hex>()
-  let previous = ''
-  for (const log of logs as readonly RawLogWithTimestamp[]) {
-    if (log.blockHash === previous) continue
-    previous = log.blockHash
-    const stamp = log.blockTimestamp
-    if (typeof stamp === 'string' && /^0x[0-9a-fA-F]{1,12}$/.test(stamp)) timestamps.set(log.blockHash, Number.parseInt(stamp.slice(2), 16))
-    else missing.add(log.blockHash)
-  }
+  const { timestamps, missing } = logTimestamps(logs)
   const hashes = [...missing]
   for (let i = 0; i < hashes.length; i += HEADER_CONCURRENCY) {
     const headers = await Promise.all(hashes.slice(i, i + HEADER_CONCURRENCY).map(header))
     headers.forEach((block, k) => timestamps.set(hashes[i + k]!, block.timestamp))
   }
   return timestamps
-}
-
-function toRecords(toRecord: LogToRecord, logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): ChainEventRecord[] {
-  const records: ChainEventRecord[] = []
-  let inOrder = true
-  let previousHash = ''
-  let timestamp = 0
-  for (const log of logs) {
-    if (log.removed === true) continue
-    if (log.blockHash !== previousHash) {
-      previousHash = log.blockHash
-      timestamp = timestamps.get(log.blockHash) ?? -1
-    }
-    const record = toRecord(log, timestamp)
-    if (record === undefined) continue
-    const { block_number: block, log_index: index } = record.chain
-    if (block < range.from || block > range.to) {
-      throw new RpcError(`eth_getLogs for blocks ${range.from}-${range.to} answered a log of block ${block}`, 'invalid_response', 'eth_getLogs')
-    }
-    const last = records.at(-1)?.chain
-    if (last !== undefined && (block < last.block_number || (block === last.block_number && index <= last.log_index))) inOrder = false
-    records.push(record)
-  }
-  if (!inOrder) records.sort((a, b) => a.chain.block_number - b.chain.block_number || a.chain.log_index - b.chain.log_index)
-  return records
 }
 
 /** The fetch-ahead workers' and the in-order writer's shared state. */
@@ -213,7 +211,7 @@ interface Pipeline {
   /** Halves of refused ranges, to fetch before any new range. */
   readonly retry: BlockRange[]
   /** Fetched ranges waiting for their turn, by first block. */
-  readonly buffer: Map<number, FinalizedRange>
+  readonly buffer: Map<number, AnyRange>
   readonly wakeUp: WakeUp
   readonly maxBuffered: number
   cursor: number
@@ -274,7 +272,7 @@ async function fetchAhead(p: Pipeline): Promise<void> {
       continue
     }
     const result = await p.fetcher.fetch(range)
-    if ('records' in result) p.buffer.set(result.from, result)
+    if ('through' in result) p.buffer.set(result.from, result)
     else p.retry.push(...result)
     p.wakeUp.notify()
   }
@@ -295,8 +293,7 @@ async function writeInOrder(p: Pipeline, deps: BackfillDeps, instruments: Instru
     }
     p.buffer.delete(p.nextToWrite)
     p.wakeUp.notify()
-    await deps.sink.appendFinalized(range)
-    events += range.records.length
+    events += await append(deps.sink, range)
     p.nextToWrite = range.through.number + 1
     instruments.behind.set(Math.max(0, head - range.through.number))
     // Events per block so far, times the blocks left: the estimate the ETA is computed from.
@@ -305,6 +302,18 @@ async function writeInOrder(p: Pipeline, deps: BackfillDeps, instruments: Instru
   }
   if (p.failure === undefined) progress.finish()
   return events
+}
+
+/** Hands one range to the sink; returns its record count. */
+async function append(sink: FinalizedRangeSink, range: AnyRange): Promise<number> {
+  if (!('encoded' in range)) {
+    await sink.appendFinalized(range)
+    return range.records.length
+  }
+  // rangeBuilder encodes only for a sink with appendEncoded.
+  if (sink.appendEncoded === undefined) throw new Error('an encoded range for a sink without appendEncoded')
+  await sink.appendEncoded(range)
+  return range.encoded.count
 }
 
 function defaultProgress(logger: Logger): NonNullable<BackfillDeps['progress']> {

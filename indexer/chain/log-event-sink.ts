@@ -33,8 +33,9 @@ import { eventsTopicRecord, recordSchemaVersion, type ChainReorgRecord, type Eve
 import { topics } from '../records/topics.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Counter, Gauge, MetricsRegistry } from '../runtime/metrics.ts'
-import type { FinalizedRange, FinalizedRangeSink } from './backfill.ts'
+import type { EncodedFinalizedRange, FinalizedRange, FinalizedRangeSink } from './backfill.ts'
 import type { BlockRef, IndexedBlock } from './chain-types.ts'
+import { encodedFreshRecords } from './encoded-sink-records.ts'
 import { eventsRecordCodec } from './events-record-codec.ts'
 import { checkpointKey, checkpointRecord, checkpointTopic, toCheckpointBlock, type CheckpointRecord } from './checkpoint-record.ts'
 import type { ChainReorg, EventSink, ResumePoint } from './event-sink.ts'
@@ -56,7 +57,7 @@ export interface LogEventSinkDeps {
   readonly checkpointTopic?: string
 }
 
-export interface LogEventSink extends EventSink, FinalizedRangeSink {
+export interface LogEventSink extends EventSink, Required<FinalizedRangeSink> {
   /** Markets with records on the log: market id -> Pyth feed id, once its MarketListed was seen. */
   markets(): ReadonlyMap<string, string | undefined>
 }
@@ -151,6 +152,7 @@ export function createLogEventSink(deps: LogEventSinkDeps): LogEventSink {
     appendBlocks: (blocks) => guarded((s) => appendBlocksTo(context, s, blocks)),
     appendReorg: (reorg) => guarded((s) => appendReorgTo(context, s, reorg)),
     appendFinalized: (range) => guarded((s) => appendFinalizedTo(context, s, range)),
+    appendEncoded: (range) => guarded((s) => appendFinalizedTo(context, s, range)),
     markets: () => current().markets,
   }
 }
@@ -194,11 +196,12 @@ async function appendReorgTo(c: SinkContext, s: SinkState, reorg: ChainReorg): P
   await writeCheckpoint(c, s)
 }
 
-async function appendFinalizedTo(c: SinkContext, s: SinkState, range: FinalizedRange): Promise<void> {
+async function appendFinalizedTo(c: SinkContext, s: SinkState, range: FinalizedRange | EncodedFinalizedRange): Promise<void> {
   if (range.from !== s.nextBlock || range.through.number < range.from) {
     throw new SinkOrderError(`range #${range.from}-#${range.through.number} does not start at the next block #${s.nextBlock}`)
   }
-  await writeRecords(c, s, range.records)
+  if ('encoded' in range) await writeEncoded(c, s, range)
+  else await writeRecords(c, s, range.records)
   s.unfinalized = [range.through]
   s.nextBlock = range.through.number + 1
   dropUnconfirmed(s, (number) => number <= range.through.number)
@@ -223,6 +226,27 @@ async function writeRecords(c: SinkContext, s: SinkState, records: readonly Even
         ? { block: record.chain.block_number, logIndex: Number.POSITIVE_INFINITY, lastReorg: identityOf(record) }
         : { block: record.chain.block_number, logIndex: record.chain.log_index }
     counts.set(record.type, (counts.get(record.type) ?? 0) + 1)
+  })
+  for (const [type, count] of counts) c.written.inc({ type }, count)
+}
+
+/** writeRecords for a range of the trusted write path: the same tails, offsets and counts. */
+async function writeEncoded(c: SinkContext, s: SinkState, range: EncodedFinalizedRange): Promise<void> {
+  const fresh = encodedFreshRecords(range.encoded, {
+    markets: s.markets,
+    isFresh: (partition, block, logIndex) => isFreshAt(s, partition, block, logIndex),
+    partitionOf: c.partitionOf,
+  })
+  if (fresh.records.length === 0) return
+  const positions = await c.events.writeEncoded(fresh.records)
+  const counts = new Map<string, number>()
+  const { blockNumbers, logIndexes } = range.encoded
+  positions.forEach((position, k) => {
+    const i = fresh.indexes[k]!
+    s.eventOffsets[position.partition] = Math.max(s.eventOffsets[position.partition] ?? 0, position.offset + 1)
+    s.tails[position.partition] = { block: blockNumbers[i]!, logIndex: logIndexes[i]! }
+    const type = fresh.types[k]!
+    counts.set(type, (counts.get(type) ?? 0) + 1)
   })
   for (const [type, count] of counts) c.written.inc({ type }, count)
 }
@@ -260,10 +284,13 @@ async function writeReorg(c: SinkContext, s: SinkState, ancestor: BlockId, orpha
 }
 
 function isFresh(s: SinkState, partition: number, record: EventsTopicRecord): boolean {
+  if (record.type === 'chain_reorg') return true
+  return isFreshAt(s, partition, record.chain.block_number, record.chain.log_index)
+}
+
+function isFreshAt(s: SinkState, partition: number, block: number, logIndex: number): boolean {
   const tail = s.tails[partition]
-  if (tail === undefined || record.type === 'chain_reorg') return true
-  const { block_number: block, log_index: logIndex } = record.chain
-  return block > tail.block || (block === tail.block && logIndex > tail.logIndex)
+  return tail === undefined || block > tail.block || (block === tail.block && logIndex > tail.logIndex)
 }
 
 function noteMarket(s: SinkState, record: EventsTopicRecord): void {

@@ -54,6 +54,12 @@ export interface RecordWriter<T> {
   readonly topic: string
   /** Validates every record, then appends them all in one call; an invalid one rejects them all. */
   write(records: readonly T[]): Promise<AppendedPosition[]>
+  /**
+   * Appends records already encoded, without a check: only for an encoder whose tests prove that
+   * every value it produces is JSON.stringify of a record the schema accepts (the indexer's
+   * log-to-json.ts). Appended in one call, as write().
+   */
+  writeEncoded(records: readonly OutgoingRecord[]): Promise<AppendedPosition[]>
 }
 
 export interface TypedRecord<T> {
@@ -158,6 +164,7 @@ export function createRecordWriter<T>(options: RecordWriterOptions<T>): RecordWr
     topic,
     // Every record is validated and encoded before the append, so a bad one leaves nothing written.
     write: async (records) => (records.length === 0 ? [] : log.append(topic, encode(records))),
+    writeEncoded: async (records) => (records.length === 0 ? [] : log.append(topic, records)),
   }
 }
 
