@@ -58,7 +58,8 @@ export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehi
     return writes
   }
 
-  function takePending(): StoreCommit & { readonly inserts: RowWrite[]; readonly updates: RowWrite[] } {
+  /** Everything pending as one commit for the store beneath, rows in key order. */
+  function pendingCommit(): StoreCommit & { readonly inserts: RowWrite[]; readonly updates: RowWrite[] } {
     const inserts: RowWrite[] = []
     const updates: RowWrite[] = []
     for (const table of [...rows.keys()].sort(byText)) {
@@ -76,19 +77,19 @@ export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehi
       if (block !== null) journalUpserts.push(block)
       else if (storedJournalKeys.has(key)) journalDeletes.push(key)
     }
-    const pending = { writes: [], inserts, updates, journalDeletes, journalUpserts, cursors: [...cursors.values()], offsets: [...offsets.values()] }
+    return { writes: [], inserts, updates, journalDeletes, journalUpserts, cursors: [...cursors.values()], offsets: [...offsets.values()] }
+  }
+
+  /** Pending writes are forgotten only once the store beneath holds them: a failed flush keeps them. */
+  function flush(): void {
+    if (rowCount === 0 && journal.size === 0 && cursors.size === 0 && offsets.size === 0) return
+    const pending = pendingCommit()
+    inner.commit(pending)
     rows = new Map()
     rowCount = 0
     journal = new Map()
     cursors = new Map()
     offsets = new Map()
-    return pending
-  }
-
-  function flush(): void {
-    if (rowCount === 0 && journal.size === 0 && cursors.size === 0 && offsets.size === 0) return
-    const pending = takePending()
-    inner.commit(pending)
     for (const write of pending.inserts) storedKeys.get(write.table)!.add(write.key)
     for (const write of pending.updates) if (write.row === undefined) storedKeys.get(write.table)!.delete(write.key)
     for (const key of pending.journalDeletes) storedJournalKeys.delete(key)

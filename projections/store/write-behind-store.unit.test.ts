@@ -144,6 +144,27 @@ describe('write-behind store', () => {
     expect(() => store.flush()).toThrow(KnownRowError)
   })
 
+  it('keeps its pending writes when the store beneath fails a flush, so a later flush still writes them', () => {
+    const inner = createMemoryReadModelStore()
+    let failNext = true
+    const failing = {
+      ...inner,
+      commit: (batch: StoreCommit) => {
+        if (failNext) {
+          failNext = false
+          throw new Error('disk full')
+        }
+        inner.commit(batch)
+      },
+    }
+    const store = createWriteBehindStore(failing, { maxPendingRows: 100 })
+    store.commit(commitOf({ writes: [write('0xa', 'open')] }))
+    expect(() => store.flush()).toThrow('disk full')
+    expect(store.findPosition('0xa')?.status).toBe('open')
+    store.flush()
+    expect(inner.findPosition('0xa')?.status).toBe('open')
+  })
+
   it('refuses a bound that is not a positive integer', () => {
     expect(() => createWriteBehindStore(createMemoryReadModelStore(), { maxPendingRows: 0 })).toThrow(/maxPendingRows/)
   })
