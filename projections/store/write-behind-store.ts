@@ -34,8 +34,6 @@ function storedKeysOf(store: ReadModelStore, table: ReadModelTable): Set<string>
   return keys
 }
 
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
 export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehindOptions): WriteBehindStore {
   if (!Number.isSafeInteger(options.maxPendingRows) || options.maxPendingRows < 1) {
     throw new RangeError(`maxPendingRows must be a positive integer, got ${options.maxPendingRows}`)
@@ -62,10 +60,11 @@ export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehi
   function pendingCommit(): StoreCommit & { readonly inserts: RowWrite[]; readonly updates: RowWrite[] } {
     const inserts: RowWrite[] = []
     const updates: RowWrite[] = []
-    for (const table of [...rows.keys()].sort(byText)) {
+    // The default sort orders strings by UTF-16 code units (SQLite's byte order for these ASCII keys).
+    for (const table of [...rows.keys()].sort()) {
       const tableRows = rows.get(table)!
       const stored = storedKeys.get(table)!
-      for (const key of [...tableRows.keys()].sort(byText)) {
+      for (const key of [...tableRows.keys()].sort()) {
         const write = tableRows.get(key)!
         if (stored.has(key)) updates.push(write)
         else if (write.row !== undefined) inserts.push(write)
@@ -96,12 +95,16 @@ export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehi
     for (const block of pending.journalUpserts) storedJournalKeys.add(block.block_key)
   }
 
+  function merge(write: RowWrite): void {
+    const writes = tableWrites(write.table)
+    if (!writes.has(write.key)) rowCount++
+    writes.set(write.key, write)
+  }
+
   function commit(batch: StoreCommit): void {
-    for (const write of [...batch.writes, ...(batch.inserts ?? []), ...(batch.updates ?? [])]) {
-      const writes = tableWrites(write.table)
-      if (!writes.has(write.key)) rowCount++
-      writes.set(write.key, write)
-    }
+    batch.writes.forEach(merge)
+    batch.inserts?.forEach(merge)
+    batch.updates?.forEach(merge)
     // The store removes a commit's deletes before its upserts: a key in both ends up stored.
     for (const key of batch.journalDeletes) journal.set(key, null)
     for (const block of batch.journalUpserts) journal.set(block.block_key, block)
