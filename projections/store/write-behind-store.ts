@@ -34,6 +34,10 @@ function storedKeysOf(store: ReadModelStore, table: ReadModelTable): Set<string>
   return keys
 }
 
+/**
+ * The store beneath is read once, at the start, for the keys it holds (every row's key and journal
+ * block's): meant for a fresh or small file, as a replay's is.
+ */
 export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehindOptions): WriteBehindStore {
   if (!Number.isSafeInteger(options.maxPendingRows) || options.maxPendingRows < 1) {
     throw new RangeError(`maxPendingRows must be a positive integer, got ${options.maxPendingRows}`)
