@@ -12,14 +12,13 @@
 // JSON would escape can only be the symbol, which goes through JSON.stringify.
 // log-to-json.unit.test.ts holds it to the checked path and to the zod schema over random logs.
 import type { Hex } from 'viem'
-import { decodeMarketId } from '../../contracts-abi/market-id.ts'
 import { formatDecimal } from '../records/decimal.ts'
 import { addressPattern, hash32Pattern, marketIdPattern, recordSchemaVersion } from '../records/record-fields.ts'
 import { chainEventId } from '../records/record-ids.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { RawLog } from './chain-types.ts'
 import type { DecodedEventLog } from './event-decoder.ts'
-import { LogToRecordError, quantity, type LogToRecordDeps, type PerpExchangeAbi } from './log-to-record.ts'
+import { createMarketSlugCache, LogToRecordError, quantity, type LogToRecordDeps, type PerpExchangeAbi } from './log-to-record.ts'
 
 /** One record's JSON and what the sink needs of it without parsing it. */
 export interface EncodedEvent {
@@ -45,8 +44,6 @@ interface Position {
   /** `"chain":{…,"log_index":` */
   readonly chainHead: string
 }
-
-const MARKET_SLUG_CACHE_LIMIT = 1024
 
 export function createLogToJson(deps: LogToRecordDeps): LogToJson {
   const contract = deps.contract.toLowerCase()
@@ -111,18 +108,11 @@ function checkedId(log: RawLog, chainId: number, tx: string): string {
   }
 }
 
-/** decodeMarketId, remembered per bytes32, and held to the schema's slug pattern. */
+/** The market slug cache of log-to-record, holding each slug to the schema's pattern. */
 function createCheckedSlugCache(): (marketId: Hex) => string {
-  const slugs = new Map<string, string>()
-  return (marketId) => {
-    let slug = slugs.get(marketId)
-    if (slug === undefined) {
-      slug = decodeMarketId(marketId)
-      if (!marketIdPattern.test(slug)) throw new Error(`market_id: ${JSON.stringify(slug)} is not a market id slug`)
-      if (slugs.size < MARKET_SLUG_CACHE_LIMIT) slugs.set(marketId, slug)
-    }
-    return slug
-  }
+  return createMarketSlugCache((slug) => {
+    if (!marketIdPattern.test(slug)) throw new Error(`market_id: ${JSON.stringify(slug)} is not a market id slug`)
+  })
 }
 
 function unsigned(value: bigint): string {

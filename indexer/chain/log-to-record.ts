@@ -125,13 +125,17 @@ function createChainPositions(chainId: number, contract: string): (log: RawLog, 
   }
 }
 
-/** decodeMarketId, remembered per bytes32: every position event names a market, and decoding one is slow. */
-function createMarketSlugCache(): (marketId: Hex) => string {
+/**
+ * decodeMarketId, remembered per bytes32: every position event names a market, and decoding one is
+ * slow. `accept` sees each newly decoded slug and may throw to refuse it (it is then not remembered).
+ */
+export function createMarketSlugCache(accept?: (slug: string) => void): (marketId: Hex) => string {
   const slugs = new Map<string, string>()
   return (marketId) => {
     let slug = slugs.get(marketId)
     if (slug === undefined) {
       slug = decodeMarketId(marketId)
+      accept?.(slug)
       if (slugs.size < MARKET_SLUG_CACHE_LIMIT) slugs.set(marketId, slug)
     }
     return slug
