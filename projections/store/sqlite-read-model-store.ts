@@ -18,7 +18,7 @@ import {
 } from '../fold/read-model-rows.ts'
 import { createSecondaryIndexes, ensureReadModelSchema } from './read-model-schema.ts'
 import { KnownRowError, type ColumnValue, type ConsumerOffset, type FoldCursor, type ReadModelStore, type StoreCommit } from './read-model-store.ts'
-import { createWriteBehindStore, type WriteBehindStore } from './write-behind-store.ts'
+import { createWriteBehindStore } from './write-behind-store.ts'
 
 export interface SqliteReadModelStore extends ReadModelStore {
   /** The connection, for read-only queries in the same process (projections/query). */
@@ -95,10 +95,15 @@ function keyLast(table: ReadModelTable, values: ColumnValue[]): ColumnValue[] {
   return values
 }
 
+function insertSql(table: ReadModelTable): string {
+  const { columns } = readModelTables[table]
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
+}
+
 function upsertSql(table: ReadModelTable): string {
   const { key, columns } = readModelTables[table]
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = excluded.${column}`)
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}`
+  return `${insertSql(table)} ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}`
 }
 
 /** An UPDATE of every column but the key, with the key as the last parameter (rowValues order rotated). */
@@ -115,7 +120,7 @@ function createTableStatements(db: Database.Database) {
         table,
         {
           upsert: db.prepare(upsertSql(table)),
-          insert: db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`),
+          insert: db.prepare(insertSql(table)),
           update: db.prepare(updateSql(table)),
           delete: db.prepare(`DELETE FROM ${table} WHERE ${key} = ?`),
           all: db.prepare(`SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${key}`).raw(true),
@@ -210,10 +215,10 @@ function* positionPages(db: Database.Database, pageSize: number): Generator<Posi
 const BULK_PENDING_ROWS = 10_000
 
 export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
-  const bulk = options.bulk === true
-  const db = openDatabase(options.path, bulk)
-  const store = bulk ? createWriteBehindStore(createSqliteReadModelStore(db), { maxPendingRows: BULK_PENDING_ROWS }) : createSqliteReadModelStore(db)
-  const flush = (): void => (bulk ? (store as WriteBehindStore).flush() : undefined)
+  const db = openDatabase(options.path, options.bulk === true)
+  const behind = options.bulk === true ? createWriteBehindStore(createSqliteReadModelStore(db), { maxPendingRows: BULK_PENDING_ROWS }) : undefined
+  const store = behind ?? createSqliteReadModelStore(db)
+  const flush = (): void => behind?.flush()
   return {
     ...store,
     db,
