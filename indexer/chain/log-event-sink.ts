@@ -25,7 +25,7 @@
 // A failed append is not retried here: the sink's in-memory positions may then disagree with the
 // log, so the process stops and a restart resumes from the log.
 import type { Hex } from 'viem'
-import type { Log } from '../log/log.ts'
+import type { AppendedPosition, Log } from '../log/log.ts'
 import { partitionForKey } from '../log/partitioner.ts'
 import { createRecordWriter, type RecordWriter } from '../log/typed-log.ts'
 import { reorgId } from '../records/record-ids.ts'
@@ -39,7 +39,7 @@ import { encodedFreshRecords } from './encoded-sink-records.ts'
 import { eventsRecordCodec } from './events-record-codec.ts'
 import { checkpointKey, checkpointRecord, checkpointTopic, toCheckpointBlock, type CheckpointRecord } from './checkpoint-record.ts'
 import type { ChainReorg, EventSink, ResumePoint } from './event-sink.ts'
-import { readSinkState, reorgIdentity, type SinkState } from './sink-resume.ts'
+import { readSinkState, reorgIdentity, type PartitionTail, type SinkState } from './sink-resume.ts'
 
 export interface LogEventSinkDeps {
   readonly log: Log
@@ -217,17 +217,12 @@ async function writeRecords(c: SinkContext, s: SinkState, records: readonly Even
   }
   if (fresh.length === 0) return
   const positions = await c.events.write(fresh)
-  const counts = new Map<string, number>()
-  positions.forEach((position, i) => {
+  noteWritten(c, s, positions, (i) => {
     const record = fresh[i]!
-    s.eventOffsets[position.partition] = Math.max(s.eventOffsets[position.partition] ?? 0, position.offset + 1)
-    s.tails[position.partition] =
-      record.type === 'chain_reorg'
-        ? { block: record.chain.block_number, logIndex: Number.POSITIVE_INFINITY, lastReorg: identityOf(record) }
-        : { block: record.chain.block_number, logIndex: record.chain.log_index }
-    counts.set(record.type, (counts.get(record.type) ?? 0) + 1)
-  })
-  for (const [type, count] of counts) c.written.inc({ type }, count)
+    return record.type === 'chain_reorg'
+      ? { block: record.chain.block_number, logIndex: Number.POSITIVE_INFINITY, lastReorg: identityOf(record) }
+      : { block: record.chain.block_number, logIndex: record.chain.log_index }
+  }, (i) => fresh[i]!.type)
 }
 
 /** writeRecords for a range of the trusted write path: the same tails, offsets and counts. */
@@ -239,13 +234,23 @@ async function writeEncoded(c: SinkContext, s: SinkState, range: EncodedFinalize
   })
   if (fresh.records.length === 0) return
   const positions = await c.events.writeEncoded(fresh.records)
-  const counts = new Map<string, number>()
   const { blockNumbers, logIndexes } = range.encoded
-  positions.forEach((position, k) => {
+  noteWritten(c, s, positions, (k) => {
     const i = fresh.indexes[k]!
+    return { block: blockNumbers[i]!, logIndex: logIndexes[i]! }
+  }, (k) => fresh.types[k]!)
+}
+
+/**
+ * After an append: each partition's end offset and tail (`tailOf` the k-th record written), and
+ * the records written counted by type.
+ */
+function noteWritten(c: SinkContext, s: SinkState, positions: readonly AppendedPosition[], tailOf: (k: number) => PartitionTail, typeOf: (k: number) => string): void {
+  const counts = new Map<string, number>()
+  positions.forEach((position, k) => {
     s.eventOffsets[position.partition] = Math.max(s.eventOffsets[position.partition] ?? 0, position.offset + 1)
-    s.tails[position.partition] = { block: blockNumbers[i]!, logIndex: logIndexes[i]! }
-    const type = fresh.types[k]!
+    s.tails[position.partition] = tailOf(k)
+    const type = typeOf(k)
     counts.set(type, (counts.get(type) ?? 0) + 1)
   })
   for (const [type, count] of counts) c.written.inc({ type }, count)
