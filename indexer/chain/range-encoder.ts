@@ -8,7 +8,7 @@ import { RpcError } from './chain-rpc.ts'
 import type { RawLog } from './chain-types.ts'
 import { createEncodedRecordsBuilder, sortedByChainPosition, type EncodedRecords } from './encoded-records.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
-import type { LogToJson } from './log-to-json.ts'
+import type { EncodedEvent, LogToJson } from './log-to-json.ts'
 import type { LogToRecord } from './log-to-record.ts'
 
 type RawLogWithTimestamp = RawLog & { readonly blockTimestamp?: string }
@@ -31,8 +31,20 @@ export function logTimestamps(logs: readonly RawLog[]): { timestamps: Map<string
   return { timestamps, missing }
 }
 
-export function encodeRange(toJson: LogToJson, logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): EncodedRecords {
-  const records = createEncodedRecordsBuilder()
+/**
+ * The range's rules, for either output: each log not removed is mapped with its block's timestamp
+ * (foreign logs map to undefined and are skipped), a mapped log outside the requested blocks is an
+ * invalid answer, and `add` gets the rest in the node's order. True when that order was chain order.
+ */
+function eachRangeLog<T>(
+  logs: readonly RawLog[],
+  timestamps: ReadonlyMap<string, number>,
+  range: BlockRange,
+  map: (log: RawLog, blockTimestamp: number) => T | undefined,
+  blockOf: (item: T) => number,
+  indexOf: (item: T) => number,
+  add: (item: T) => void,
+): boolean {
   let inOrder = true
   let previousHash = ''
   let timestamp = 0
@@ -44,17 +56,26 @@ export function encodeRange(toJson: LogToJson, logs: readonly RawLog[], timestam
       previousHash = log.blockHash
       timestamp = timestamps.get(log.blockHash) ?? -1
     }
-    const event = toJson(log, timestamp)
-    if (event === undefined) continue
-    const { blockNumber: block, logIndex: index } = event
+    const item = map(log, timestamp)
+    if (item === undefined) continue
+    const block = blockOf(item)
+    const index = indexOf(item)
     if (block < range.from || block > range.to) {
       throw new RpcError(`eth_getLogs for blocks ${range.from}-${range.to} answered a log of block ${block}`, 'invalid_response', 'eth_getLogs')
     }
     if (block < lastBlock || (block === lastBlock && index <= lastIndex)) inOrder = false
-    records.add(event)
+    add(item)
     lastBlock = block
     lastIndex = index
   }
+  return inOrder
+}
+
+export function encodeRange(toJson: LogToJson, logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): EncodedRecords {
+  const records = createEncodedRecordsBuilder()
+  const blockOf = (event: EncodedEvent): number => event.blockNumber
+  const indexOf = (event: EncodedEvent): number => event.logIndex
+  const inOrder = eachRangeLog(logs, timestamps, range, toJson, blockOf, indexOf, (event) => records.add(event))
   const encoded = records.finish()
   return inOrder ? encoded : sortedByChainPosition(encoded)
 }
@@ -62,25 +83,9 @@ export function encodeRange(toJson: LogToJson, logs: readonly RawLog[], timestam
 /** The same range as record objects, for a sink without the trusted write path. */
 export function toRecords(toRecord: LogToRecord, logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): ChainEventRecord[] {
   const records: ChainEventRecord[] = []
-  let inOrder = true
-  let previousHash = ''
-  let timestamp = 0
-  for (const log of logs) {
-    if (log.removed === true) continue
-    if (log.blockHash !== previousHash) {
-      previousHash = log.blockHash
-      timestamp = timestamps.get(log.blockHash) ?? -1
-    }
-    const record = toRecord(log, timestamp)
-    if (record === undefined) continue
-    const { block_number: block, log_index: index } = record.chain
-    if (block < range.from || block > range.to) {
-      throw new RpcError(`eth_getLogs for blocks ${range.from}-${range.to} answered a log of block ${block}`, 'invalid_response', 'eth_getLogs')
-    }
-    const last = records.at(-1)?.chain
-    if (last !== undefined && (block < last.block_number || (block === last.block_number && index <= last.log_index))) inOrder = false
-    records.push(record)
-  }
+  const blockOf = (record: ChainEventRecord): number => record.chain.block_number
+  const indexOf = (record: ChainEventRecord): number => record.chain.log_index
+  const inOrder = eachRangeLog(logs, timestamps, range, toRecord, blockOf, indexOf, (record) => records.push(record))
   if (!inOrder) records.sort((a, b) => a.chain.block_number - b.chain.block_number || a.chain.log_index - b.chain.log_index)
   return records
 }
