@@ -14,7 +14,7 @@ import type { Log } from '../indexer/log/log.ts'
 import { consumeRecords } from '../indexer/log/typed-log.ts'
 import { topics } from '../indexer/records/topics.ts'
 import { silentLogger } from '../indexer/runtime/logger.ts'
-import { projectionRecord, projectionRecordShortcut } from '../projections/fold/projection-record.ts'
+import { projectionRecord, projectionRecordShortcut, projectionRecordTextShortcut } from '../projections/fold/projection-record.ts'
 import { startKafkaBroker } from '../test/support/kafka-broker.ts'
 import { readBenchArgs, type BenchBackend } from './bench-args.ts'
 import { generatePerpWorkload } from './replay-workload.ts'
@@ -87,7 +87,7 @@ async function timeRead(log: Log, total: number, typed: boolean): Promise<{ rate
   }
   const options = { log, topics: [topics.events, topics.ticks], groupId: `bench-read-${Date.now()}`, from: () => 0, maxBatchRecords: 2_000 }
   const consumer = typed
-    ? consumeRecords({ ...options, schema: projectionRecord, shortcut: projectionRecordShortcut, onRecords: async (batch) => count(batch.records.length) })
+    ? consumeRecords({ ...options, schema: projectionRecord, shortcut: projectionRecordShortcut, textShortcut: projectionRecordTextShortcut, onRecords: async (batch) => count(batch.records.length) })
     : log.consume({ ...options, onBatch: async (batch) => count(batch.records.length) })
   await Promise.race([finished, consumer.done])
   const seconds = (performance.now() - started) / 1000

@@ -40,6 +40,13 @@ export interface RecordCodec<T> {
  */
 export type RecordShortcut<T> = (json: unknown) => json is T
 
+/**
+ * A reader of a record's text that skips JSON.parse and the schema: a record only when the schema
+ * accepts JSON.parse of the text and its output deep-equals the record returned. undefined decides
+ * nothing: the text is then parsed, and the shortcut and the schema decide.
+ */
+export type TextShortcut<T> = (text: string) => T | undefined
+
 export interface RecordWriterOptions<T> {
   readonly log: Log
   readonly topic: string
@@ -93,6 +100,8 @@ export interface ConsumeRecordsOptions<T> {
   readonly schema: z.ZodType<T>
   /** Tried before the schema on each parsed record (see RecordShortcut). */
   readonly shortcut?: RecordShortcut<T>
+  /** Tried on each record's text before it is parsed (see TextShortcut). */
+  readonly textShortcut?: TextShortcut<T>
   readonly maxBatchRecords?: number
   /** When set, a corrupt record is appended here (with its source position) instead of stopping. */
   readonly deadLetterTopic?: string
@@ -175,10 +184,13 @@ function corrupt<T>(record: StoredRecord, issue: string, cause: unknown): Decode
 }
 
 // No closure is made per record: this runs for every record a consumer reads.
-export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord, shortcut?: RecordShortcut<T>): Decoded<T> {
+export function decodeRecord<T>(schema: z.ZodType<T>, record: StoredRecord, shortcut?: RecordShortcut<T>, textShortcut?: TextShortcut<T>): Decoded<T> {
+  const text = recordText(record)
+  const read = textShortcut?.(text)
+  if (read !== undefined) return { ok: true, value: read }
   let json: unknown
   try {
-    json = JSON.parse(recordText(record))
+    json = JSON.parse(text)
   } catch (error) {
     return corrupt(record, `invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error)
   }
@@ -199,7 +211,7 @@ function deadLetterHeaders(record: StoredRecord, error: CorruptRecordError, grou
 }
 
 export function consumeRecords<T>(options: ConsumeRecordsOptions<T>): LogConsumer {
-  const { log, schema, shortcut, deadLetterTopic, onDeadLetter, onRecords, groupId } = options
+  const { log, schema, shortcut, textShortcut, deadLetterTopic, onDeadLetter, onRecords, groupId } = options
 
   async function deadLetter(record: StoredRecord, error: CorruptRecordError, topic: string): Promise<void> {
     const [position] = await log.append(topic, [
@@ -216,7 +228,7 @@ export function consumeRecords<T>(options: ConsumeRecordsOptions<T>): LogConsume
     onBatch: async ({ topic, partition, records }) => {
       const valid: TypedRecord<T>[] = []
       for (const record of records) {
-        const decoded = decodeRecord(schema, record, shortcut)
+        const decoded = decodeRecord(schema, record, shortcut, textShortcut)
         if (decoded.ok) {
           valid.push({ offset: record.offset, key: record.key, value: decoded.value, timestamp: record.timestamp })
         } else if (deadLetterTopic !== undefined) {

@@ -38,9 +38,12 @@ export interface DataField {
   readonly name: string
   readonly check: FieldCheck
   readonly raw: boolean
+  /** The JSON type of the field's values. */
+  readonly json: 'string' | 'number'
 }
 
-const field = (name: string, check: FieldCheck, raw = true): DataField => ({ name, check, raw })
+const field = (name: string, check: FieldCheck, raw = true): DataField => ({ name, check, raw, json: 'string' })
+const numberField = (name: string, check: FieldCheck): DataField => ({ name, check, raw: true, json: 'number' })
 
 export const chainEventDataFields: Readonly<Record<ChainEventRecord['type'], readonly DataField[]>> = {
   market_listed: [
@@ -79,28 +82,28 @@ export const chainEventDataFields: Readonly<Record<ChainEventRecord['type'], rea
     field('cumulative_funding_index', signed),
     field('long_open_interest', unsigned),
     field('short_open_interest', unsigned),
-    field('timestamp', safeUint),
+    numberField('timestamp', safeUint),
   ],
 }
 
 export const chainPositionFields: readonly DataField[] = [
-  field('chain_id', safeUint),
+  numberField('chain_id', safeUint),
   field('contract', address),
-  field('block_number', safeUint),
+  numberField('block_number', safeUint),
   field('block_hash', hash32),
   field('tx_hash', hash32),
-  field('log_index', safeUint),
-  field('block_timestamp', safeUint),
+  numberField('log_index', safeUint),
+  numberField('block_timestamp', safeUint),
 ]
 
-const tickDataFields: readonly DataField[] = [
+export const tickDataFields: readonly DataField[] = [
   field('feed_id', hash32),
   field('price', signed),
   field('confidence', unsigned),
-  field('expo', pythExpo),
+  numberField('expo', pythExpo),
   field('price_raw', integerString),
   field('conf_raw', unsignedIntegerString),
-  field('publish_time', safeUint),
+  numberField('publish_time', safeUint),
 ]
 
 const chainEventKeys = ['v', 'id', 'type', 'market_id', 'chain', 'data'] as const
@@ -129,11 +132,17 @@ function hasExactly(object: Fields, names: readonly string[]): boolean {
   return i === names.length
 }
 
-function hasExactFields(object: unknown, fields: readonly DataField[]): object is Fields {
+/** Whether the value is an object whose keys are exactly the fields' names, in their order. */
+function hasFieldKeys(object: unknown, fields: readonly DataField[]): object is Fields {
   if (!isObject(object)) return false
   let i = 0
   for (const key in object) if (key !== fields[i++]?.name) return false
-  return i === fields.length && firstFieldIssue(object, fields) === undefined
+  return i === fields.length
+}
+
+function fieldsHold(object: Fields, fields: readonly DataField[]): boolean {
+  for (const { name, check } of fields) if (check(object[name]) !== undefined) return false
+  return true
 }
 
 /**
@@ -158,23 +167,44 @@ export function scaledIntegerText(integer: string, expo: number): string {
   return negative ? `-${text}` : text
 }
 
-function isChainEvent(record: Fields, dataFields: readonly DataField[]): boolean {
-  if (!hasExactly(record, chainEventKeys) || record['v'] !== recordSchemaVersion || marketId(record['market_id']) !== undefined) return false
-  const chain = record['chain']
-  if (!hasExactFields(chain, chainPositionFields) || !hasExactFields(record['data'], dataFields)) return false
-  return record['id'] === `${chain['chain_id'] as number}:${chain['tx_hash'] as string}:${chain['log_index'] as number}`
+/**
+ * What fastRecordCheck holds a chain event to past its shape (the record's, chain's and data's keys
+ * exactly theirs, in order): every value, and the id rebuilt from the chain position.
+ */
+export function chainEventValuesHold(record: Fields, chain: Fields, data: Fields, dataFields: readonly DataField[]): boolean {
+  return (
+    record['v'] === recordSchemaVersion &&
+    marketId(record['market_id']) === undefined &&
+    fieldsHold(chain, chainPositionFields) &&
+    fieldsHold(data, dataFields) &&
+    record['id'] === `${chain['chain_id'] as number}:${chain['tx_hash'] as string}:${chain['log_index'] as number}`
+  )
 }
 
-function isTick(record: Fields): boolean {
-  if (!hasExactly(record, tickKeys) || record['v'] !== recordSchemaVersion || marketId(record['market_id']) !== undefined) return false
-  const data = record['data']
-  if (!hasExactFields(data, tickDataFields)) return false
+/** What fastRecordCheck holds a tick to past its shape: every value, the scaled prices and the id. */
+export function tickValuesHold(record: Fields, data: Fields): boolean {
+  if (record['v'] !== recordSchemaVersion || marketId(record['market_id']) !== undefined || !fieldsHold(data, tickDataFields)) return false
   const expo = data['expo'] as number
   return (
     data['price'] === scaledIntegerText(data['price_raw'] as string, expo) &&
     data['confidence'] === scaledIntegerText(data['conf_raw'] as string, expo) &&
     record['id'] === `pyth:${data['feed_id'] as string}:${data['publish_time'] as number}`
   )
+}
+
+function isChainEvent(record: Fields, dataFields: readonly DataField[]): boolean {
+  const { chain, data } = record
+  return (
+    hasExactly(record, chainEventKeys) &&
+    hasFieldKeys(chain, chainPositionFields) &&
+    hasFieldKeys(data, dataFields) &&
+    chainEventValuesHold(record, chain, data, dataFields)
+  )
+}
+
+function isTick(record: Fields): boolean {
+  const { data } = record
+  return hasExactly(record, tickKeys) && hasFieldKeys(data, tickDataFields) && tickValuesHold(record, data)
 }
 
 /**

@@ -2,7 +2,8 @@
 // same zod schemas the indexer writes with. One schema for both topics lets one consumer (one group,
 // one onRecords at a time) read them; recordBelongsTo still holds each type to its own topic.
 import { z } from 'zod'
-import type { RecordShortcut } from '../../indexer/log/typed-log.ts'
+import type { RecordShortcut, TextShortcut } from '../../indexer/log/typed-log.ts'
+import { readCanonicalTick } from '../../indexer/records/canonical-tick-text.ts'
 import { fastRecordCheck } from '../../indexer/records/record-check.ts'
 import { eventsTopicRecord, tickRecord, type EventsTopicRecord, type TickRecord } from '../../indexer/records/schemas.ts'
 import { topics } from '../../indexer/records/topics.ts'
@@ -13,6 +14,9 @@ export type ProjectionRecord = EventsTopicRecord | TickRecord
 
 /** Chain events and ticks without zod (a replay's decoding cost); reorgs and bad records go to the schema. */
 export const projectionRecordShortcut: RecordShortcut<ProjectionRecord> = fastRecordCheck
+
+/** Ticks in the writer's canonical JSON, read without JSON.parse; every other record is parsed. */
+export const projectionRecordTextShortcut: TextShortcut<ProjectionRecord> = readCanonicalTick
 
 export interface ProjectionTopics {
   readonly events: string

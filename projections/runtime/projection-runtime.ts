@@ -10,7 +10,7 @@ import type { Log } from '../../indexer/log/log.ts'
 import { consumeRecords, type DeadLetter, type TypedBatch } from '../../indexer/log/typed-log.ts'
 import type { Logger } from '../../indexer/runtime/logger.ts'
 import type { MetricsRegistry } from '../../indexer/runtime/metrics.ts'
-import { defaultProjectionTopics, projectionRecord, projectionRecordShortcut, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
+import { defaultProjectionTopics, projectionRecord, projectionRecordShortcut, projectionRecordTextShortcut, type ProjectionRecord, type ProjectionTopics } from '../fold/projection-record.ts'
 import type { ConsumerOffset, ReadModelStore } from '../store/read-model-store.ts'
 import { stateHash } from '../store/state-hash.ts'
 import { createBatchApplier } from './batch-applier.ts'
@@ -125,6 +125,7 @@ export function createProjectionRuntime(deps: ProjectionRuntimeDeps): Projection
       from: (topic, partition) => offsets.get(partitionKey(topic, partition)) ?? 0,
       schema: projectionRecord,
       shortcut: projectionRecordShortcut,
+      textShortcut: projectionRecordTextShortcut,
       ...(deps.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.maxBatchRecords }),
       ...(deps.deadLetterTopic === undefined ? {} : { deadLetterTopic: deps.deadLetterTopic, onDeadLetter }),
       onRecords,
