@@ -171,7 +171,7 @@ export function scaledIntegerText(integer: string, expo: number): string {
  * What fastRecordCheck holds a chain event to past its shape (the record's, chain's and data's keys
  * exactly theirs, in order): every value, and the id rebuilt from the chain position.
  */
-export function chainEventValuesHold(record: Fields, chain: Fields, data: Fields, dataFields: readonly DataField[]): boolean {
+function chainEventValuesHold(record: Fields, chain: Fields, data: Fields, dataFields: readonly DataField[]): boolean {
   return (
     record['v'] === recordSchemaVersion &&
     marketId(record['market_id']) === undefined &&
