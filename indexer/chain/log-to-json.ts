@@ -18,7 +18,7 @@ import { chainEventId } from '../records/record-ids.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { RawLog } from './chain-types.ts'
 import type { DecodedEventLog } from './event-decoder.ts'
-import { createMarketSlugCache, LogToRecordError, quantity, type LogToRecordDeps, type PerpExchangeAbi } from './log-to-record.ts'
+import { checkBlockTimestamp, createMarketSlugCache, LogToRecordError, quantity, type LogToRecordDeps, type PerpExchangeAbi } from './log-to-record.ts'
 
 /** One record's JSON and what the sink needs of it without parsing it. */
 export interface EncodedEvent {
@@ -77,9 +77,7 @@ function createJsonPositions(chainId: number, contract: string): (log: RawLog, b
   let txPart = ''
   return (log, blockTimestamp) => {
     if (contractIssue !== undefined) throw new LogToRecordError(log, contractIssue)
-    if (!Number.isSafeInteger(blockTimestamp) || blockTimestamp < 0) {
-      throw new LogToRecordError(log, `block timestamp ${blockTimestamp} is not unix seconds`)
-    }
+    checkBlockTimestamp(log, blockTimestamp)
     if (log.blockHash !== blockHashRaw || log.blockNumber !== blockNumberRaw) {
       const hash = log.blockHash.toLowerCase()
       if (!hash32Pattern.test(hash)) throw new LogToRecordError(log, `block hash ${JSON.stringify(log.blockHash)} is not a 32-byte hash`)

@@ -102,9 +102,7 @@ function createChainPositions(chainId: number, contract: string): (log: RawLog, 
   let tx = ''
   let idPrefix = ''
   return (log, blockTimestamp) => {
-    if (!Number.isSafeInteger(blockTimestamp) || blockTimestamp < 0) {
-      throw new LogToRecordError(log, `block timestamp ${blockTimestamp} is not unix seconds`)
-    }
+    checkBlockTimestamp(log, blockTimestamp)
     if (log.blockHash !== blockHashRaw) {
       blockHash = log.blockHash.toLowerCase()
       blockHashRaw = log.blockHash
@@ -139,6 +137,13 @@ export function createMarketSlugCache(accept?: (slug: string) => void): (marketI
       if (slugs.size < MARKET_SLUG_CACHE_LIMIT) slugs.set(marketId, slug)
     }
     return slug
+  }
+}
+
+/** The block timestamp a log is stamped with: unix seconds, or LogToRecordError. */
+export function checkBlockTimestamp(log: RawLog, blockTimestamp: number): void {
+  if (!Number.isSafeInteger(blockTimestamp) || blockTimestamp < 0) {
+    throw new LogToRecordError(log, `block timestamp ${blockTimestamp} is not unix seconds`)
   }
 }
 
