@@ -1,9 +1,9 @@
 // The typed layer over the log: the only way domain code writes and reads records. Writers validate
 // every record before anything is appended, so an invalid record never reaches a topic; readers
 // decode and validate every record against its zod schema (or a shortcut that accepts only what the
-// schema accepts unchanged, see RecordShortcut), and a record that fails is either fatal
-// (CorruptRecordError naming its position) or moved to a dead-letter topic: it is never skipped
-// silently.
+// schema accepts unchanged, see RecordShortcut and TextShortcut), and a record that fails is either
+// fatal (CorruptRecordError naming its position) or moved to a dead-letter topic: it is never
+// skipped silently.
 //
 // Records are JSON. What is written is the schema's parsed output, so record schemas are JSON-shaped
 // (no transforms to non-JSON values such as bigint; amounts are decimal strings). A writer validates
