@@ -1,0 +1,489 @@
+// The backfill's fastest path: an eth_getLogs answer's bytes straight into its records' JSON bytes
+// (the EncodedRecords the log event sink appends), with no JSON.parse, no log objects, no BigInt and
+// no string per value. It reads one layout only, the one anvil and geth-style nodes send:
+//
+//   {"jsonrpc":"2.0","id":7,"result":[{"address":"0x…","topics":["0x…",…],"data":"0x…",
+//    "blockHash":"0x…","blockNumber":"0x…","blockTimestamp":"0x…","transactionHash":"0x…",
+//    "transactionIndex":"0x…","logIndex":"0x…","removed":false},…]}
+//
+// with lowercase hex, every log the perp contract's, one of the four events with static arguments
+// (PositionOpened, PositionClosed, PositionLiquidated, FundingUpdated), in chain order within the
+// requested blocks, and every value one the checked path accepts. Anything else, a single byte
+// included, makes it return undefined, and the caller reads the same bytes the parsed way
+// (JSON.parse, the decoder, log-to-json.ts), which decides every case this reader leaves to it:
+// other layouts, MarketListed, foreign or removed logs, missing timestamps, out-of-order logs, and
+// every error. So whenever it returns records they are byte for byte the parsed path's, which
+// logs-answer-reader.unit.test.ts checks over real answers, random values and random edits.
+// Pure: no I/O.
+import { toEventSelector, type Abi, type AbiEvent } from 'viem'
+import { perpExchangeAbi } from '../../contracts-abi/perp-exchange.abi.ts'
+import { marketIdPattern, recordSchemaVersion } from '../records/record-fields.ts'
+import type { ChainEventRecord } from '../records/schemas.ts'
+import type { BlockRange } from './adaptive-range.ts'
+import type { EncodedRecords } from './encoded-records.ts'
+import { HEX_DIGIT, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
+import { createMarketSlugCache, type LogToRecordDeps } from './log-to-record.ts'
+
+/** An answer read: its log count (for the range sizer) and its records. */
+export interface LogsAnswer {
+  readonly logs: number
+  readonly encoded: EncodedRecords
+}
+
+/** undefined: not this reader's layout; read the answer the parsed way. */
+export type LogsAnswerReader = (body: Uint8Array, range: BlockRange) => LogsAnswer | undefined
+
+type FieldKind = 'bytes32' | 'address' | 'side' | 'uint' | 'int' | 'seconds'
+
+interface Field {
+  /** `,"name":"` (no comma for the first field, no quote for a number). */
+  readonly head: Uint8Array
+  readonly quoted: boolean
+  readonly kind: FieldKind
+  /** 1..3: an indexed argument's topic; 0: in the data, at `word`. */
+  readonly topic: number
+  readonly word: number
+}
+
+interface EventLayout {
+  readonly type: ChainEventRecord['type']
+  /** `","type":"position_opened","market_id":"` */
+  readonly typePart: Uint8Array
+  /** topic0's 64 digits. */
+  readonly selector: Uint8Array
+  readonly topics: number
+  readonly words: number
+  readonly marketTopic: number
+  readonly fields: readonly Field[]
+}
+
+const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1')
+const QUOTE = 0x22
+const COMMA = 0x2c
+const CLOSE_ARRAY = 0x5d
+const WORD = 64
+/** More than any record of these events takes (about 1 KB). */
+const RECORD_ROOM = 4096
+
+type Arg = readonly [json: string, kind: FieldKind, topic: number, word: number]
+
+function layout(name: string, type: ChainEventRecord['type'], marketTopic: number, args: readonly Arg[]): EventLayout {
+  const event = (perpExchangeAbi as Abi).find((item): item is AbiEvent => item.type === 'event' && item.name === name)
+  if (event === undefined) throw new Error(`the perp ABI has no event ${name}`)
+  const fields = args.map(([json, kind, topic, word], i): Field => {
+    const quoted = kind !== 'seconds'
+    return { head: ascii(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
+  })
+  return {
+    type,
+    typePart: ascii(`","type":"${type}","market_id":"`),
+    selector: ascii(toEventSelector(event).slice(2)),
+    topics: 1 + event.inputs.filter((input) => input.indexed === true).length,
+    words: event.inputs.filter((input) => input.indexed !== true).length,
+    marketTopic,
+    fields,
+  }
+}
+
+// Each event's data fields in the record schema's order, as log-to-json.ts writes them.
+const POSITION_HEAD: readonly Arg[] = [
+  ['position_id', 'bytes32', 1, 0],
+  ['trader', 'address', 2, 0],
+]
+const LAYOUTS: readonly EventLayout[] = [
+  layout('PositionOpened', 'position_opened', 3, [
+    ...POSITION_HEAD,
+    ['side', 'side', 0, 0],
+    ['size', 'uint', 0, 1],
+    ['collateral', 'uint', 0, 2],
+    ['leverage', 'uint', 0, 3],
+    ['entry_price', 'uint', 0, 4],
+    ['entry_funding_index', 'int', 0, 5],
+  ]),
+  layout('PositionClosed', 'position_closed', 3, [
+    ...POSITION_HEAD,
+    ['exit_price', 'uint', 0, 0],
+    ['realized_pnl', 'int', 0, 1],
+    ['funding_paid', 'int', 0, 2],
+  ]),
+  layout('PositionLiquidated', 'position_liquidated', 3, [
+    ...POSITION_HEAD,
+    ['liquidator', 'address', 0, 0],
+    ['liquidation_price', 'uint', 0, 1],
+    ['liquidation_fee', 'uint', 0, 2],
+    ['realized_pnl', 'int', 0, 3],
+  ]),
+  layout('FundingUpdated', 'funding_updated', 1, [
+    ['funding_rate', 'int', 0, 0],
+    ['cumulative_funding_index', 'int', 0, 1],
+    ['long_open_interest', 'uint', 0, 2],
+    ['short_open_interest', 'uint', 0, 3],
+    ['timestamp', 'seconds', 0, 4],
+  ]),
+]
+
+const ANSWER_HEAD = ascii('{"jsonrpc":"2.0","id":')
+const RESULT_HEAD = ascii(',"result":[')
+const LOG_ADDRESS = ascii('{"address":"0x')
+const LOG_TOPICS = ascii('","topics":["0x')
+const NEXT_TOPIC = ascii('","0x')
+const LOG_DATA = ascii('"],"data":"0x')
+const LOG_BLOCK_HASH = ascii('","blockHash":"0x')
+const LOG_BLOCK_NUMBER = ascii('","blockNumber":"0x')
+const LOG_TIMESTAMP = ascii('","blockTimestamp":"0x')
+const LOG_TX_HASH = ascii('","transactionHash":"0x')
+const LOG_TX_INDEX = ascii('","transactionIndex":"0x')
+const LOG_INDEX = ascii('","logIndex":"0x')
+const LOG_END = ascii('","removed":false}')
+const OUT_SIDE_LONG = ascii('long')
+const OUT_SIDE_SHORT = ascii('short')
+const OUT_ADDRESS_PAD = ascii('0'.repeat(24))
+const OUT_0X = ascii('0x')
+const OUT_HASH_LOG = ascii(':')
+const OUT_BLOCK_HASH = ascii(',"block_hash":"0x')
+const OUT_TX_HASH = ascii('","tx_hash":"0x')
+const OUT_LOG_INDEX = ascii('","log_index":')
+const OUT_TIMESTAMP = ascii(',"block_timestamp":')
+const OUT_DATA = ascii('},"data":{')
+const OUT_END = ascii('}}')
+
+/** True when `literal` is at `at`. */
+function matches(src: Uint8Array, at: number, literal: Uint8Array): boolean {
+  if (at + literal.length > src.length) return false
+  for (let i = 0; i < literal.length; i++) if (src[at + i] !== literal[i]) return false
+  return true
+}
+
+function isHex(src: Uint8Array, at: number, count: number): boolean {
+  if (at + count > src.length) return false
+  for (let i = at; i < at + count; i++) if (HEX_DIGIT[src[i]!]! < 0) return false
+  return true
+}
+
+function put(out: Uint8Array, pos: number, bytes: Uint8Array): number {
+  // The long literals by one native copy; a loop is cheaper for short ones.
+  if (bytes.length > 24) {
+    out.set(bytes, pos)
+    return pos + bytes.length
+  }
+  for (let i = 0; i < bytes.length; i++) out[pos + i] = bytes[i]!
+  return pos + bytes.length
+}
+
+function copy(src: Uint8Array, at: number, count: number, out: Uint8Array, pos: number): number {
+  for (let i = 0; i < count; i++) out[pos + i] = src[at + i]!
+  return pos + count
+}
+
+/** Copies `count` lowercase hex digits; the position after them in `out`, or -1 at a non-hex byte. */
+function copyHex(src: Uint8Array, at: number, count: number, out: Uint8Array, pos: number): number {
+  if (at + count > src.length) return -1
+  for (let i = 0; i < count; i++) {
+    const byte = src[at + i]!
+    if (HEX_DIGIT[byte]! < 0) return -1
+    out[pos + i] = byte
+  }
+  return pos + count
+}
+
+function isZeros(src: Uint8Array, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (src[i] !== 0x30) return false
+  return true
+}
+
+/** Where one log's parts are in the answer, and its numbers. */
+interface ParsedLog {
+  event: EventLayout
+  topicsAt: [number, number, number, number]
+  dataAt: number
+  blockHashAt: number
+  blockNumber: number
+  timestampAt: number
+  timestampEnd: number
+  txAt: number
+  logIndex: number
+  end: number
+}
+
+function emptyParsedLog(): ParsedLog {
+  const log: ParsedLog = { event: LAYOUTS[0]!, topicsAt: [0, 0, 0, 0], dataAt: 0, blockHashAt: 0, blockNumber: 0, timestampAt: 0, timestampEnd: 0, txAt: 0, logIndex: 0, end: 0 }
+  return log
+}
+
+/** The event whose topic0 digits are at `at`. */
+function eventAt(src: Uint8Array, at: number): EventLayout | undefined {
+  for (const event of LAYOUTS) if (matches(src, at, event.selector)) return event
+  return undefined
+}
+
+/** A hex quantity's digits from `at` to the closing quote: 1 to `max` lowercase digits; its end, or -1. */
+function quantityEnd(src: Uint8Array, at: number, max: number): number {
+  let i = at
+  while (i < src.length && i - at <= max && HEX_DIGIT[src[i]!]! >= 0) i++
+  return i === at || i - at > max || src[i] !== QUOTE ? -1 : i
+}
+
+function hexValue(src: Uint8Array, at: number, end: number): number {
+  let value = 0
+  for (let i = at; i < end; i++) value = value * 16 + HEX_DIGIT[src[i]!]!
+  return value
+}
+
+export function createLogsAnswerReader(deps: LogToRecordDeps): LogsAnswerReader {
+  const contract = deps.contract.toLowerCase()
+  const contractDigits = ascii(contract.slice(2))
+  // A contract or chain id the checked path would refuse fails every log there: leave them to it.
+  const usable =
+    /^0x[0-9a-f]{40}$/.test(contract) &&
+    Number.isSafeInteger(deps.chainId) &&
+    deps.chainId >= 0 &&
+    LAYOUTS.every((event) => deps.decoder.selectors.includes(`0x${Buffer.from(event.selector).toString('latin1')}`))
+  const idHead = ascii(`{"v":${recordSchemaVersion},"id":"${deps.chainId}:0x`)
+  const chainHead = ascii(`","chain":{"chain_id":${deps.chainId},"contract":"${contract}","block_number":`)
+  const slugOf = createMarketSlugCache((slug) => {
+    if (!marketIdPattern.test(slug)) throw new Error(`market_id: ${JSON.stringify(slug)} is not a market id slug`)
+  })
+  const slugBytes = new Map<string, Uint8Array>()
+  /** The market's slug as bytes, or undefined where the checked path would refuse its id. */
+  const marketSlug = (src: Uint8Array, at: number): Uint8Array | undefined => {
+    const key = Buffer.from(src.buffer, src.byteOffset + at, WORD).toString('latin1')
+    let bytes = slugBytes.get(key)
+    if (bytes === undefined) {
+      try {
+        bytes = ascii(slugOf(`0x${key}`))
+      } catch {
+        return undefined
+      }
+      if (slugBytes.size < 1024) slugBytes.set(key, bytes)
+    }
+    return bytes
+  }
+
+  const parseLog = (src: Uint8Array, at: number, log: ParsedLog): boolean => {
+    let p = at
+    if (!matches(src, p, LOG_ADDRESS) || !matches(src, p + LOG_ADDRESS.length, contractDigits)) return false
+    p += LOG_ADDRESS.length + 40
+    if (!matches(src, p, LOG_TOPICS)) return false
+    p += LOG_TOPICS.length
+    const event = eventAt(src, p)
+    if (event === undefined) return false
+    log.event = event
+    log.topicsAt[0] = p
+    p += WORD
+    for (let t = 1; t < event.topics; t++) {
+      // Each topic's digits are checked where they are read (writeFields, the market's slug).
+      if (!matches(src, p, NEXT_TOPIC)) return false
+      log.topicsAt[t] = p + NEXT_TOPIC.length
+      p += NEXT_TOPIC.length + WORD
+    }
+    if (!matches(src, p, LOG_DATA)) return false
+    log.dataAt = p + LOG_DATA.length
+    p = log.dataAt + event.words * WORD
+    // The block hash's digits are checked once per block, by encodeLog.
+    if (!matches(src, p, LOG_BLOCK_HASH)) return false
+    log.blockHashAt = p + LOG_BLOCK_HASH.length
+    p = log.blockHashAt + WORD
+    if (!matches(src, p, LOG_BLOCK_NUMBER)) return false
+    p += LOG_BLOCK_NUMBER.length
+    let end = quantityEnd(src, p, 13)
+    if (end < 0) return false
+    log.blockNumber = hexValue(src, p, end)
+    if (!matches(src, end, LOG_TIMESTAMP)) return false
+    log.timestampAt = end + LOG_TIMESTAMP.length
+    log.timestampEnd = quantityEnd(src, log.timestampAt, 12)
+    if (log.timestampEnd < 0 || !matches(src, log.timestampEnd, LOG_TX_HASH)) return false
+    log.txAt = log.timestampEnd + LOG_TX_HASH.length
+    p = log.txAt + WORD
+    // The transaction hash's digits are checked where the record's id is written.
+    if (!matches(src, p, LOG_TX_INDEX)) return false
+    p += LOG_TX_INDEX.length
+    end = quantityEnd(src, p, 13)
+    if (end < 0 || !matches(src, end, LOG_INDEX)) return false
+    p = end + LOG_INDEX.length
+    end = quantityEnd(src, p, 13)
+    if (end < 0) return false
+    log.logIndex = hexValue(src, p, end)
+    if (!matches(src, end, LOG_END)) return false
+    log.end = end + LOG_END.length
+    return true
+  }
+
+  /** The event's data fields; the position after them, or -1 where the checked path would refuse one. */
+  const writeFields = (src: Uint8Array, log: ParsedLog, out: Uint8Array, start: number): number => {
+    let pos = start
+    for (const field of log.event.fields) {
+      const at = field.topic > 0 ? log.topicsAt[field.topic]! : log.dataAt + field.word * WORD
+      pos = put(out, pos, field.head)
+      switch (field.kind) {
+        case 'bytes32':
+          pos = copyHex(src, at, WORD, out, put(out, pos, OUT_0X))
+          break
+        case 'address':
+          if (!isZeros(src, at, 24)) return -1
+          pos = copyHex(src, at + 24, 40, out, put(out, pos, OUT_0X))
+          break
+        case 'side': {
+          if (!isZeros(src, at, WORD - 1)) return -1
+          const last = src[at + WORD - 1]
+          if (last !== 0x30 && last !== 0x31) return -1
+          pos = put(out, pos, last === 0x31 ? OUT_SIDE_LONG : OUT_SIDE_SHORT)
+          break
+        }
+        case 'uint':
+        case 'int':
+          pos = writeWadDecimal(src, at, field.kind === 'int', out, pos)
+          break
+        case 'seconds':
+          pos = writeSmallUint(src, at, out, pos)
+          break
+      }
+      if (pos < 0) return -1
+      if (field.quoted) out[pos++] = QUOTE
+    }
+    return pos
+  }
+
+  /** Reads the log at `at` and writes its record; the position after the log, or -1 to leave the answer. */
+  const encodeLog = (body: Uint8Array, at: number, state: AnswerState): number => {
+    const log = state.log
+    if (!parseLog(body, at, log)) return -1
+    const { blockNumber, logIndex } = log
+    if (blockNumber < state.range.from || blockNumber > state.range.to) return -1
+    if (blockNumber < state.lastBlock || (blockNumber === state.lastBlock && logIndex <= state.lastIndex)) return -1
+    if (blockNumber === state.lastBlock) {
+      // One block, one hash: the parsed path keys timestamps by hash, taking a run's first log's.
+      if (!sameWord(body, log.blockHashAt, state.blockHashAt)) return -1
+    } else {
+      if (!isHex(body, log.blockHashAt, WORD)) return -1
+      const hash = Buffer.from(body.buffer, body.byteOffset + log.blockHashAt, WORD).toString('latin1')
+      if (state.blocks.has(hash)) return -1
+      state.blocks.add(hash)
+      state.blockHashAt = log.blockHashAt
+      state.timestamp = hexValue(body, log.timestampAt, log.timestampEnd)
+    }
+    state.lastBlock = blockNumber
+    state.lastIndex = logIndex
+    const slug = marketSlug(body, log.topicsAt[log.event.marketTopic]!)
+    if (slug === undefined) return -1
+    const records = state.records
+    const out = records.room(RECORD_ROOM)
+    let pos = records.size
+    pos = copyHex(body, log.txAt, WORD, out, put(out, pos, idHead))
+    if (pos < 0) return -1
+    pos = writeInteger(logIndex, out, put(out, pos, OUT_HASH_LOG))
+    pos = put(out, put(out, pos, log.event.typePart), slug)
+    pos = writeInteger(blockNumber, out, put(out, pos, chainHead))
+    pos = copy(body, log.blockHashAt, WORD, out, put(out, pos, OUT_BLOCK_HASH))
+    pos = copy(body, log.txAt, WORD, out, put(out, pos, OUT_TX_HASH))
+    pos = writeInteger(logIndex, out, put(out, pos, OUT_LOG_INDEX))
+    pos = writeInteger(state.timestamp, out, put(out, pos, OUT_TIMESTAMP))
+    pos = writeFields(body, log, out, put(out, pos, OUT_DATA))
+    if (pos < 0) return -1
+    records.add(put(out, pos, OUT_END), blockNumber, logIndex, log.event.type, slug)
+    return log.end
+  }
+
+  /**
+   * Every log of the result array from `at`: the position of its closing `]`, or -1. Nothing follows
+   * the loop but the return, so the loop's optimized code has nothing left to learn when it ends.
+   */
+  const encodeLogs = (body: Uint8Array, at: number, state: AnswerState): number => {
+    let p = at
+    if (body[p] === CLOSE_ARRAY) return p
+    for (;;) {
+      p = encodeLog(body, p, state)
+      if (p < 0 || body[p] === CLOSE_ARRAY) return p
+      if (body[p] !== COMMA) return -1
+      p++
+    }
+  }
+
+  return (body, range) => {
+    if (!usable) return undefined
+    const start = resultStart(body)
+    if (start < 0) return undefined
+    const state: AnswerState = { range, log: emptyParsedLog(), records: new RecordsOut(), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
+    const close = encodeLogs(body, start, state)
+    if (close < 0 || !isAnswerEnd(body, close)) return undefined
+    const encoded = state.records.finish()
+    return { logs: encoded.count, encoded }
+  }
+}
+
+/** What reading one answer carries from log to log. */
+interface AnswerState {
+  readonly range: BlockRange
+  readonly log: ParsedLog
+  readonly records: RecordsOut
+  /** The block hashes met so far, each once. */
+  readonly blocks: Set<string>
+  lastBlock: number
+  lastIndex: number
+  /** Where the current block's hash is in the answer. */
+  blockHashAt: number
+  timestamp: number
+}
+
+/** The position of the result array's first element, or -1 for any other answer. */
+function resultStart(body: Uint8Array): number {
+  if (!matches(body, 0, ANSWER_HEAD)) return -1
+  let p = ANSWER_HEAD.length
+  const idStart = p
+  while (p < body.length && p - idStart < 16 && body[p]! >= 0x30 && body[p]! <= 0x39) p++
+  if (p === idStart || !matches(body, p, RESULT_HEAD)) return -1
+  return p + RESULT_HEAD.length
+}
+
+/** After the result array's `]` at `close`: the answer's closing brace, then nothing but an optional newline. */
+function isAnswerEnd(body: Uint8Array, close: number): boolean {
+  const at = close + 1
+  return body[at] === 0x7d && (at + 1 === body.length || (at + 2 === body.length && body[at + 1] === 0x0a))
+}
+
+function sameWord(src: Uint8Array, a: number, b: number): boolean {
+  for (let i = 0; i < WORD; i++) if (src[a + i] !== src[b + i]) return false
+  return true
+}
+
+/** The EncodedRecords being written: one growing buffer and the per-record columns. */
+class RecordsOut {
+  private bytes = Buffer.allocUnsafe(64 * 1024)
+  size = 0
+  private readonly ends: number[] = []
+  private readonly blockNumbers: number[] = []
+  private readonly logIndexes: number[] = []
+  private readonly types: ChainEventRecord['type'][] = []
+  private readonly marketCodes: number[] = []
+  private readonly markets: string[] = []
+  private readonly codes = new Map<Uint8Array, number>()
+
+  /** The buffer, with at least `bytes` free after `size`. */
+  room(bytes: number): Buffer {
+    if (this.size + bytes > this.bytes.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.size + bytes, this.bytes.length * 2))
+      this.bytes.copy(next, 0, 0, this.size)
+      this.bytes = next
+    }
+    return this.bytes
+  }
+
+  add(end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], slug: Uint8Array): void {
+    this.size = end
+    this.ends.push(end)
+    this.blockNumbers.push(blockNumber)
+    this.logIndexes.push(logIndex)
+    this.types.push(type)
+    let code = this.codes.get(slug)
+    if (code === undefined) {
+      code = this.markets.length
+      this.markets.push(Buffer.from(slug).toString('latin1'))
+      this.codes.set(slug, code)
+    }
+    this.marketCodes.push(code)
+  }
+
+  finish(): EncodedRecords {
+    const { ends, blockNumbers, logIndexes, types, marketCodes, markets } = this
+    return { count: ends.length, bytes: this.bytes.subarray(0, this.size), ends, blockNumbers, logIndexes, types, marketCodes, markets }
+  }
+}
