@@ -14,6 +14,11 @@ export interface ChainRpc {
   getBlockByNumber(block: number | 'latest' | 'finalized'): Promise<BlockRef | undefined>
   getBlockByHash(hash: Hex): Promise<BlockRef | undefined>
   getLogs(filter: LogFilter): Promise<RawLog[]>
+  /**
+   * getLogs with the answer's bytes offered to `reader` first (HTTP transports): `read` when it
+   * took them, else the logs as getLogs parses them. Failures are getLogs's.
+   */
+  readonly getLogsReading?: <T>(filter: LogFilter, reader: (body: Buffer) => T | undefined) => Promise<{ readonly read: T } | { readonly logs: RawLog[] }>
   /** New heads over a WebSocket subscription; undefined on HTTP transports. Returns an unsubscribe. */
   readonly subscribeNewHeads?: (onHead: (head: BlockRef) => void, onError: (error: Error) => void) => Promise<() => Promise<void>>
   close(): Promise<void>

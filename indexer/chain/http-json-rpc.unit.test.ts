@@ -92,6 +92,44 @@ describe('the HTTP JSON-RPC client', () => {
     await rpc.close()
   })
 
+  describe('getLogsReading', () => {
+    const filter = { address: '0x0000000000000000000000000000000000000001', fromBlock: 0, toBlock: 9 } as const
+    const logs = [{ address: filter.address, topics: [], data: '0x', blockNumber: '0x1', blockHash: `0x${'cd'.repeat(32)}`, transactionHash: `0x${'ef'.repeat(32)}`, logIndex: '0x0' }]
+
+    it('offers the whole body of a 2xx answer to the reader and returns what it read', async () => {
+      let sent = ''
+      node = await startNode((_req, res, call) => {
+        sent = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: logs })
+        res.writeHead(200, { 'content-type': 'application/json' })
+        for (let at = 0; at < sent.length; at += 50) res.write(sent.slice(at, at + 50))
+        res.end()
+      })
+      const rpc = createChainRpc({ url: node.url, timeoutMs: 2_000, logger: silentLogger })
+      expect(await rpc.getLogsReading!(filter, (body) => body.toString('latin1'))).toEqual({ read: sent })
+      await rpc.close()
+    })
+
+    it('parses the answer as getLogs does when the reader declines it', async () => {
+      node = await startNode((_req, res, call) => json(res, 200, { jsonrpc: '2.0', id: call.id, result: logs }))
+      const rpc = createChainRpc({ url: node.url, timeoutMs: 2_000, logger: silentLogger })
+      expect(await rpc.getLogsReading!(filter, () => undefined)).toEqual({ logs })
+      await rpc.close()
+    })
+
+    it.each([
+      ['an HTTP 429', ((_q, res) => res.writeHead(429).end('Too Many Requests')) as Answer, 'rate_limited', 0],
+      ['an HTTP 503 with a JSON-RPC body', ((_q, res, c) => json(res, 503, { jsonrpc: '2.0', id: c.id, error: { code: -32603, message: 'down' } })) as Answer, 'server_error', 0],
+      ['-32005 in a 200 answer', ((_q, res, c) => json(res, 200, { jsonrpc: '2.0', id: c.id, error: { code: -32005, message: 'query returned more than 10000 results' } })) as Answer, 'range_too_large', 1],
+    ] as const)('fails on %s as getLogs does, offering only a 2xx body to the reader', async (_name, answer, kind, offered) => {
+      node = await startNode(answer)
+      const rpc = createChainRpc({ url: node.url, timeoutMs: 2_000, logger: silentLogger })
+      let calls = 0
+      await expect(rpc.getLogsReading!(filter, () => void calls++)).rejects.toMatchObject({ kind, method: 'eth_getLogs' })
+      expect(calls).toBe(offered)
+      await rpc.close()
+    })
+  })
+
   it('decodes an answer holding UTF-8 text as UTF-8', async () => {
     node = await startNode((_req, res, call) => json(res, 200, { jsonrpc: '2.0', id: call.id, error: { code: 3, message: 'réverted: ₿ too low' } }))
     const rpc = createChainRpc({ url: node.url, timeoutMs: 2_000, logger: silentLogger })

@@ -84,7 +84,16 @@ function httpRpc(options: ChainRpcOptions): ChainRpc {
     timeoutMs: options.timeoutMs,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   })
-  return rpcMethods(instrument(client.request, options), async () => client.close())
+  const measured = measure(options)
+  const rpc = rpcMethods((args) => measured(args.method, () => client.request(args)), async () => client.close())
+  return {
+    ...rpc,
+    getLogsReading: async (filter, reader) => {
+      const params = [logFilterParams(filter)]
+      const answer = await measured('eth_getLogs', () => client.requestReading({ method: 'eth_getLogs', params }, reader))
+      return 'read' in answer ? { read: answer.read } : { logs: parseLogs(answer.result) }
+    },
+  }
 }
 
 function webSocketRpc(options: ChainRpcOptions): ChainRpc {
@@ -94,12 +103,14 @@ function webSocketRpc(options: ChainRpcOptions): ChainRpc {
   // viem opens the socket on first use; close() must not open one just to close it.
   let opened = false
   const acknowledge = (): void => void acknowledgeFrames(subscriber).catch(() => undefined)
-  const request = instrument((args) => {
-    opened = true
-    const answer = raw(args)
-    acknowledge()
-    return answer
-  }, options)
+  const measured = measure(options)
+  const request: RawRequest = (args) =>
+    measured(args.method, () => {
+      opened = true
+      const answer = raw(args)
+      acknowledge()
+      return answer
+    })
   const rpc = rpcMethods(request, async () => {
     if (opened) await subscriber.getRpcClient().then((client) => client.close(), () => undefined)
   })
@@ -128,22 +139,22 @@ function webSocketRpc(options: ChainRpcOptions): ChainRpc {
   }
 }
 
-/** Classifies every failure into an RpcError and records durations and errors. */
-function instrument(request: RawRequest, options: ChainRpcOptions): RawRequest {
+/** Runs one request: classifies its failure into an RpcError and records durations and errors. */
+function measure(options: ChainRpcOptions): <T>(method: string, run: () => Promise<T>) => Promise<T> {
   const duration = options.metrics?.histogram('rpc_request_duration_seconds', 'JSON-RPC request durations by method')
   const errors = options.metrics?.counter('rpc_errors_total', 'JSON-RPC request failures by method and kind')
   const logger = options.logger
-  return async (args) => {
+  return async (method, run) => {
     const started = performance.now()
     try {
-      return await request(args)
+      return await run()
     } catch (error) {
-      const classified = classifyRpcError(error, args.method)
-      errors?.inc({ method: args.method, kind: classified.kind })
-      logger.debug('rpc request failed', { method: args.method, kind: classified.kind, error: classified })
+      const classified = classifyRpcError(error, method)
+      errors?.inc({ method, kind: classified.kind })
+      logger.debug('rpc request failed', { method, kind: classified.kind, error: classified })
       throw classified
     } finally {
-      duration?.observe((performance.now() - started) / 1000, { method: args.method })
+      duration?.observe((performance.now() - started) / 1000, { method })
     }
   }
 }
