@@ -16,6 +16,7 @@ import { silentLogger } from '../runtime/logger.ts'
 import { createMetricsRegistry } from '../runtime/metrics.ts'
 import { createBackfill } from './backfill.ts'
 import { createEventDecoder } from './event-decoder.ts'
+import type { ChainRpc } from './chain-rpc.ts'
 import { createChainRpc } from './json-rpc.ts'
 import { createLogEventSink } from './log-event-sink.ts'
 import { createLogToRecord } from './log-to-record.ts'
@@ -50,13 +51,25 @@ interface Topics {
   readonly checkpoints: string
 }
 
-/** How the backfill hands records to the sink: record objects, or the trusted path's JSON (the indexer's). */
-type WritePath = 'records' | 'json'
+/**
+ * How the backfill hands records to the sink: record objects, the trusted path's JSON from parsed
+ * answers, or that JSON written by the answer reader straight from the answers' bytes where they are
+ * in its layout (the indexer's path over HTTP).
+ */
+type WritePath = 'records' | 'parsed json' | 'json'
 
 /** A whole backfill from block 0 to the head, as the indexer runs it, into `log`. */
-async function backfillInto(log: Log, logTopics: Topics, concurrency: number, path: WritePath = 'json'): Promise<{ nextBlock: number; events: number }> {
+async function backfillInto(
+  log: Log,
+  logTopics: Topics,
+  concurrency: number,
+  path: WritePath = 'json',
+): Promise<{ nextBlock: number; events: number; answers: Record<string, number> }> {
   const metrics = createMetricsRegistry()
-  const rpc = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger, metrics })
+  const client = createChainRpc({ url: anvil.rpcUrl, timeoutMs: 30_000, logger: silentLogger, metrics })
+  // Without getLogsReading every answer is parsed.
+  const { getLogsReading, ...parsedOnly } = client
+  const rpc: ChainRpc = path === 'json' && getLogsReading !== undefined ? { ...parsedOnly, getLogsReading } : parsedOnly
   const sink = createLogEventSink({
     log,
     chainId: anvil.chainId,
@@ -82,7 +95,14 @@ async function backfillInto(log: Log, logTopics: Topics, concurrency: number, pa
   const start = await sink.resume()
   const result = await backfill.run({ from: start.nextBlock, to: head })
   await rpc.close()
-  return { nextBlock: (await sink.resume()).nextBlock, events: result.events }
+  return { nextBlock: (await sink.resume()).nextBlock, events: result.events, answers: answersRead(metrics.render()) }
+}
+
+/** perp_backfill_log_answers_total by reader, from the metrics text. */
+function answersRead(metricsText: string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const match of metricsText.matchAll(/^perp_backfill_log_answers_total\{reader="(\w+)"\} (\d+)$/gm)) counts[match[1]!] = Number(match[2])
+  return counts
 }
 
 const quietProgress = () => ({ update: () => {}, finish: () => {} })
@@ -110,10 +130,10 @@ describe('backfill of 50k events from anvil', () => {
   // resumes after the head (reading the checkpoint and the partitions' tails back) and writes nothing.
   async function expectExactlyOnceBackfill(log: Log, logTopics: Topics): Promise<void> {
     const first = await backfillInto(log, logTopics, 4)
-    expect(first).toEqual({ nextBlock: head + 1, events: expected.length })
+    expect(first).toMatchObject({ nextBlock: head + 1, events: expected.length })
     await expectCanonicalTopic(log, logTopics.events)
     const second = await backfillInto(log, logTopics, 4)
-    expect(second).toEqual({ nextBlock: head + 1, events: 0 })
+    expect(second).toMatchObject({ nextBlock: head + 1, events: 0 })
     expect((await log.endOffsets(logTopics.events)).reduce((a, b) => a + b, 0)).toBe(expected.length)
   }
 
@@ -148,13 +168,18 @@ describe('backfill of 50k events from anvil', () => {
     return values.sort()
   }
 
-  it('stores byte for byte the same records, keys and partitions through the JSON path as through record objects', async () => {
-    const paths: WritePath[] = ['records', 'json']
+  it('stores byte for byte the same records, keys and partitions through the answer reader, the parsed JSON path and record objects', async () => {
+    const paths: WritePath[] = ['records', 'parsed json', 'json']
     const stored: string[][] = []
     for (const path of paths) {
-      const log = createEmbeddedLog({ path: join(dir, `bytes-${path}.db`) })
+      const log = createEmbeddedLog({ path: join(dir, `bytes-${path.replace(' ', '-')}.db`) })
       try {
-        expect(await backfillInto(log, { events: topics.events, checkpoints: topics.indexerCheckpoints }, 4, path)).toEqual({ nextBlock: head + 1, events: expected.length })
+        const run = await backfillInto(log, { events: topics.events, checkpoints: topics.indexerCheckpoints }, 4, path)
+        expect(run).toMatchObject({ nextBlock: head + 1, events: expected.length })
+        // The reader takes anvil's answers, all but the one holding the MarketListed logs.
+        if (path === 'json') expect(run.answers).toEqual({ layout: expect.any(Number), parsed: 1 })
+        else expect(run.answers['layout']).toBeUndefined()
+        if (path === 'json') expect(run.answers['layout']).toBeGreaterThan(5)
         stored.push(await storedValues(log, topics.events))
       } finally {
         await log.close()
@@ -162,6 +187,7 @@ describe('backfill of 50k events from anvil', () => {
     }
     expect(stored[0]!.length).toBe(expected.length)
     expect(stored[1]).toEqual(stored[0])
+    expect(stored[2]).toEqual(stored[0])
   }, 300_000)
 
   describe.skipIf(brokers.length === 0)(`into Kafka${skipReason === '' ? '' : ` (skipped: ${skipReason})`}`, () => {

@@ -14,7 +14,9 @@
 // A sink with appendEncoded takes each range as its records' JSON, written straight from the
 // decoded logs (log-to-json.ts) rather than through record objects and the writer's check: that
 // check and its JSON pass cost the main thread a few µs per event, and the property tests of
-// log-to-json hold its bytes to the checked path's.
+// log-to-json hold its bytes to the checked path's. Over HTTP, the answer's bytes go first to the
+// answer reader (logs-answer-reader.ts), which writes the same JSON with no parse at all when the
+// answer is in the layout it knows; any other answer is parsed and encoded as above.
 import type { Hex } from 'viem'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -25,6 +27,7 @@ import { RpcError, type ChainRpc } from './chain-rpc.ts'
 import type { BlockRef, RawLog } from './chain-types.ts'
 import type { EncodedRecords } from './encoded-records.ts'
 import { createLogToJson } from './log-to-json.ts'
+import { createLogsAnswerReader, type LogsAnswer, type LogsAnswerReader } from './logs-answer-reader.ts'
 import type { LogToRecord } from './log-to-record.ts'
 import { encodeRange, logTimestamps, toRecords } from './range-encoder.ts'
 import { withRetry, type RetryOptions } from './rpc-retry.ts'
@@ -99,6 +102,7 @@ interface Instruments {
   readonly behind: ReturnType<MetricsRegistry['gauge']>
   readonly ranges: ReturnType<MetricsRegistry['counter']>
   readonly retries: ReturnType<MetricsRegistry['counter']>
+  readonly answers: ReturnType<MetricsRegistry['counter']>
 }
 
 const DEFAULT_RETRY = { maxAttempts: 12, baseDelayMs: 250, maxDelayMs: 30_000 }
@@ -109,6 +113,7 @@ export function createBackfill(deps: BackfillDeps): Backfill {
     behind: deps.metrics.gauge('backfill_blocks_behind_head', 'Blocks between the chain head and the newest block the backfill wrote'),
     ranges: deps.metrics.counter('backfill_ranges_total', 'eth_getLogs ranges fetched (ok) or split as too large (split)'),
     retries: deps.metrics.counter('backfill_rpc_retries_total', 'Retried JSON-RPC requests of the backfill, by error kind'),
+    answers: deps.metrics.counter('backfill_log_answers_total', 'eth_getLogs answers by how they were read: layout (the answer reader) or parsed'),
   }
   const build = rangeBuilder(deps)
   return { run: (request) => runBackfill(deps, instruments, build, request) }
@@ -116,17 +121,22 @@ export function createBackfill(deps: BackfillDeps): Backfill {
 
 type AnyRange = FinalizedRange | EncodedFinalizedRange
 
-/** A range's logs (in eth_getLogs order) as what the sink takes: records or their JSON, in chain order. */
-type RangeBuilder = (logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange) => Pick<FinalizedRange, 'records'> | Pick<EncodedFinalizedRange, 'encoded'>
+/** How a range's logs become what the sink takes: records, or their JSON, in chain order. */
+interface RangeBuilder {
+  /** From the logs in eth_getLogs order. */
+  build(logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): Pick<FinalizedRange, 'records'> | Pick<EncodedFinalizedRange, 'encoded'>
+  /** Straight from the answer's bytes, when the JSON path is taken. */
+  readonly reader?: LogsAnswerReader
+}
 
 /** The trusted JSON path where both the sink and the mapping allow it; record objects otherwise. */
 function rangeBuilder(deps: BackfillDeps): RangeBuilder {
   const { mapping } = deps.toRecord
   if (deps.sink.appendEncoded !== undefined && mapping !== undefined) {
     const toJson = createLogToJson(mapping)
-    return (logs, timestamps, range) => ({ encoded: encodeRange(toJson, logs, timestamps, range) })
+    return { build: (logs, timestamps, range) => ({ encoded: encodeRange(toJson, logs, timestamps, range) }), reader: createLogsAnswerReader(mapping) }
   }
-  return (logs, timestamps, range) => ({ records: toRecords(deps.toRecord, logs, timestamps, range) })
+  return { build: (logs, timestamps, range) => ({ records: toRecords(deps.toRecord, logs, timestamps, range) }) }
 }
 
 async function runBackfill(deps: BackfillDeps, instruments: Instruments, build: RangeBuilder, request: BackfillRequest): Promise<BackfillResult> {
@@ -173,12 +183,27 @@ function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer:
     return block
   }
 
+  /** The range's logs, or what the answer reader made of them. */
+  const getLogs = (range: BlockRange): Promise<{ readonly read: LogsAnswer } | { readonly logs: RawLog[] }> => {
+    const filter = { address: deps.contract, fromBlock: range.from, toBlock: range.to }
+    const { reader } = build
+    if (reader !== undefined && deps.rpc.getLogsReading !== undefined) return deps.rpc.getLogsReading(filter, (body) => reader(body, range))
+    return deps.rpc.getLogs(filter).then((logs) => ({ logs }))
+  }
+
   async function fetch(range: BlockRange): Promise<AnyRange | readonly [BlockRange, BlockRange]> {
     const through = header(() => deps.rpc.getBlockByNumber(range.to), `block #${range.to}`)
     through.catch(() => undefined)
     let logs: RawLog[]
     try {
-      logs = await retried(() => deps.rpc.getLogs({ address: deps.contract, fromBlock: range.from, toBlock: range.to }))
+      const answer = await retried(() => getLogs(range))
+      if ('read' in answer) {
+        sizer.succeeded(range, answer.read.logs)
+        instruments.ranges.inc({ outcome: 'ok' })
+        instruments.answers.inc({ reader: 'layout' })
+        return { from: range.from, through: await through, encoded: answer.read.encoded }
+      }
+      logs = answer.logs
     } catch (error) {
       if (!(error instanceof RpcError && error.shouldSplit)) throw error
       instruments.ranges.inc({ outcome: 'split' })
@@ -187,8 +212,9 @@ function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer:
     }
     sizer.succeeded(range, logs.length)
     instruments.ranges.inc({ outcome: 'ok' })
+    instruments.answers.inc({ reader: 'parsed' })
     const timestamps = await blockTimestamps(logs, (hash) => header(() => deps.rpc.getBlockByHash(hash), `block ${hash}`))
-    return { from: range.from, through: await through, ...build(logs, timestamps, range) }
+    return { from: range.from, through: await through, ...build.build(logs, timestamps, range) }
   }
   return { fetch, sizer }
 }
