@@ -23,8 +23,9 @@ const ZERO = 0x30
 const MINUS = 0x2d
 const POINT = 0x2e
 
-// Scratch for one number: a uint256 has at most 78 decimal digits, 12 limbs.
-const limbs = new Float64Array(12)
+// Scratch for one number: a uint256 has at most 78 decimal digits, 12 limbs. A limb fits an int32,
+// so turning it into digits divides int32s by a constant, which compiles to a multiply.
+const limbs = new Int32Array(12)
 const digits = new Uint8Array(12 * LIMB_DIGITS)
 
 /**
@@ -90,7 +91,7 @@ function limbDigits(count: number): number {
   for (let k = count - 2; k >= 0; k--) {
     let limb = limbs[k]!
     for (let d = LIMB_DIGITS - 1; d >= 0; d--) {
-      const next = Math.floor(limb / 10)
+      const next = (limb / 10) | 0
       digits[n + d] = ZERO + (limb - next * 10)
       limb = next
     }

@@ -402,7 +402,7 @@ export function createLogsAnswerReader(deps: LogToRecordDeps): LogsAnswerReader 
     if (!usable) return undefined
     const start = resultStart(body)
     if (start < 0) return undefined
-    const state: AnswerState = { range, log: emptyParsedLog(), records: new RecordsOut(), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
+    const state: AnswerState = { range, log: emptyParsedLog(), records: new RecordsOut(body.length), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
     const close = encodeLogs(body, start, state)
     if (close < 0 || !isAnswerEnd(body, close)) return undefined
     const encoded = state.records.finish()
@@ -447,7 +447,7 @@ function sameWord(src: Uint8Array, a: number, b: number): boolean {
 
 /** The EncodedRecords being written: one growing buffer and the per-record columns. */
 class RecordsOut {
-  private bytes = Buffer.allocUnsafe(64 * 1024)
+  private bytes: Buffer
   size = 0
   private readonly ends: number[] = []
   private readonly blockNumbers: number[] = []
@@ -456,6 +456,11 @@ class RecordsOut {
   private readonly marketCodes: number[] = []
   private readonly markets: string[] = []
   private readonly codes = new Map<Uint8Array, number>()
+
+  /** `expected`: the bytes the records will take about (a record is a little smaller than its log). */
+  constructor(expected: number) {
+    this.bytes = Buffer.allocUnsafe(expected + RECORD_ROOM)
+  }
 
   /** The buffer, with at least `bytes` free after `size`. */
   room(bytes: number): Buffer {
