@@ -430,7 +430,8 @@ function resultStart(body: Uint8Array): number {
   let p = ANSWER_HEAD.length
   const idStart = p
   while (p < body.length && p - idStart < 16 && body[p]! >= 0x30 && body[p]! <= 0x39) p++
-  if (p === idStart || !matches(body, p, RESULT_HEAD)) return -1
+  // A JSON number: no leading zero.
+  if (p === idStart || (body[idStart] === 0x30 && p - idStart > 1) || !matches(body, p, RESULT_HEAD)) return -1
   return p + RESULT_HEAD.length
 }
 
