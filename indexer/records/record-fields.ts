@@ -2,13 +2,9 @@
 // records are read as they are by analytics consumers (kcat, SQL over JSON).
 import { z } from 'zod'
 
-/** The `v` of every record this code writes and reads. */
-export const recordSchemaVersion = 1
+import { addressPattern, hash32Pattern, marketIdPattern, recordSchemaVersion } from './record-patterns.ts'
 
-export const hash32Pattern = /^0x[0-9a-f]{64}$/
-export const addressPattern = /^0x[0-9a-f]{40}$/
-/** A market key: a lowercase slug such as "btc-usdc-perp". */
-export const marketIdPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+export { addressPattern, hash32Pattern, marketIdPattern, recordSchemaVersion } from './record-patterns.ts'
 
 export const recordVersion = z.literal(recordSchemaVersion).meta({
   description: 'Record schema version. A consumer must not fold a record whose v it does not know.',
