@@ -27,6 +27,7 @@ import { RpcError, type ChainRpc } from './chain-rpc.ts'
 import type { BlockRef, RawLog } from './chain-types.ts'
 import type { EncodedRecords } from './encoded-records.ts'
 import { createLogToJson } from './log-to-json.ts'
+import { answerReaderOptions } from './answer-reader-options.ts'
 import { createLogsAnswerReader, type LogsAnswer, type LogsAnswerReader } from './logs-answer-reader.ts'
 import type { LogToRecord } from './log-to-record.ts'
 import { encodeRange, logTimestamps, toRecords } from './range-encoder.ts'
@@ -125,7 +126,7 @@ type AnyRange = FinalizedRange | EncodedFinalizedRange
 interface RangeBuilder {
   /** From the logs in eth_getLogs order. */
   build(logs: readonly RawLog[], timestamps: ReadonlyMap<string, number>, range: BlockRange): Pick<FinalizedRange, 'records'> | Pick<EncodedFinalizedRange, 'encoded'>
-  /** Straight from the answer's bytes, when the JSON path is taken. */
+  /** Straight from the answer's bytes, when the JSON path is taken and the mapping allows it. */
   readonly reader?: LogsAnswerReader
 }
 
@@ -134,7 +135,9 @@ function rangeBuilder(deps: BackfillDeps): RangeBuilder {
   const { mapping } = deps.toRecord
   if (deps.sink.appendEncoded !== undefined && mapping !== undefined) {
     const toJson = createLogToJson(mapping)
-    return { build: (logs, timestamps, range) => ({ encoded: encodeRange(toJson, logs, timestamps, range) }), reader: createLogsAnswerReader(mapping) }
+    const options = answerReaderOptions(mapping)
+    const build: RangeBuilder['build'] = (logs, timestamps, range) => ({ encoded: encodeRange(toJson, logs, timestamps, range) })
+    return options === undefined ? { build } : { build, reader: createLogsAnswerReader(options) }
   }
   return { build: (logs, timestamps, range) => ({ records: toRecords(deps.toRecord, logs, timestamps, range) }) }
 }

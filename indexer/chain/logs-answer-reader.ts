@@ -15,14 +15,28 @@
 // every error. So whenever it returns records they are byte for byte the parsed path's, which
 // logs-answer-reader.unit.test.ts checks over real answers, random values and random edits.
 // Pure: no I/O.
-import { toEventSelector, type Abi, type AbiEvent } from 'viem'
-import { perpExchangeAbi } from '../../contracts-abi/perp-exchange.abi.ts'
-import { marketIdPattern, recordSchemaVersion } from '../records/record-fields.ts'
+import { decodeMarketId } from '../../contracts-abi/market-id.ts'
+import { marketIdPattern, recordSchemaVersion } from '../records/record-patterns.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { BlockRange } from './adaptive-range.ts'
 import type { EncodedRecords } from './encoded-records.ts'
 import { HEX_DIGIT, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
-import { createMarketSlugCache, type LogToRecordDeps } from './log-to-record.ts'
+
+/** The events the reader writes: the perp contract's events with static arguments only. */
+export const READER_EVENTS = ['PositionOpened', 'PositionClosed', 'PositionLiquidated', 'FundingUpdated'] as const
+export type ReaderEvent = (typeof READER_EVENTS)[number]
+
+/**
+ * Plain data (answer-reader-options.ts makes it from the mapping's deps, checking what the parsed
+ * path would refuse for every log), so the reader itself loads neither viem nor zod.
+ */
+export interface AnswerReaderOptions {
+  readonly chainId: number
+  /** Lowercase, 0x-prefixed. */
+  readonly contract: string
+  /** Each event's topic0, 0x-prefixed lowercase hex. */
+  readonly selectors: Readonly<Record<ReaderEvent, string>>
+}
 
 /** An answer read: its log count (for the range sizer) and its records. */
 export interface LogsAnswer {
@@ -67,60 +81,72 @@ const RECORD_ROOM = 4096
 
 type Arg = readonly [json: string, kind: FieldKind, topic: number, word: number]
 
-function layout(name: string, type: ChainEventRecord['type'], marketTopic: number, args: readonly Arg[]): EventLayout {
-  const event = (perpExchangeAbi as Abi).find((item): item is AbiEvent => item.type === 'event' && item.name === name)
-  if (event === undefined) throw new Error(`the perp ABI has no event ${name}`)
-  const fields = args.map(([json, kind, topic, word], i): Field => {
-    const quoted = kind !== 'seconds'
-    return { head: ascii(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
-  })
-  return {
-    type,
-    typePart: ascii(`","type":"${type}","market_id":"`),
-    selector: ascii(toEventSelector(event).slice(2)),
-    topics: 1 + event.inputs.filter((input) => input.indexed === true).length,
-    words: event.inputs.filter((input) => input.indexed !== true).length,
-    marketTopic,
-    fields,
-  }
+interface EventSpec {
+  readonly type: ChainEventRecord['type']
+  /** topic0 and the indexed arguments. */
+  readonly topics: number
+  /** The data's words (every argument static). */
+  readonly words: number
+  readonly marketTopic: number
+  /** The record's data fields in the schema's order, as log-to-json.ts writes them. */
+  readonly args: readonly Arg[]
 }
 
-// Each event's data fields in the record schema's order, as log-to-json.ts writes them.
 const POSITION_HEAD: readonly Arg[] = [
   ['position_id', 'bytes32', 1, 0],
   ['trader', 'address', 2, 0],
 ]
-const LAYOUTS: readonly EventLayout[] = [
-  layout('PositionOpened', 'position_opened', 3, [
-    ...POSITION_HEAD,
-    ['side', 'side', 0, 0],
-    ['size', 'uint', 0, 1],
-    ['collateral', 'uint', 0, 2],
-    ['leverage', 'uint', 0, 3],
-    ['entry_price', 'uint', 0, 4],
-    ['entry_funding_index', 'int', 0, 5],
-  ]),
-  layout('PositionClosed', 'position_closed', 3, [
-    ...POSITION_HEAD,
-    ['exit_price', 'uint', 0, 0],
-    ['realized_pnl', 'int', 0, 1],
-    ['funding_paid', 'int', 0, 2],
-  ]),
-  layout('PositionLiquidated', 'position_liquidated', 3, [
-    ...POSITION_HEAD,
-    ['liquidator', 'address', 0, 0],
-    ['liquidation_price', 'uint', 0, 1],
-    ['liquidation_fee', 'uint', 0, 2],
-    ['realized_pnl', 'int', 0, 3],
-  ]),
-  layout('FundingUpdated', 'funding_updated', 1, [
-    ['funding_rate', 'int', 0, 0],
-    ['cumulative_funding_index', 'int', 0, 1],
-    ['long_open_interest', 'uint', 0, 2],
-    ['short_open_interest', 'uint', 0, 3],
-    ['timestamp', 'seconds', 0, 4],
-  ]),
-]
+// The ABI's layout of each event (logs-answer-reader.unit.test.ts checks it against the ABI).
+export const EVENT_SPECS: Readonly<Record<ReaderEvent, EventSpec>> = {
+  PositionOpened: {
+    ...{ type: 'position_opened', topics: 4, words: 6, marketTopic: 3 },
+    args: [
+      ...POSITION_HEAD,
+      ['side', 'side', 0, 0],
+      ['size', 'uint', 0, 1],
+      ['collateral', 'uint', 0, 2],
+      ['leverage', 'uint', 0, 3],
+      ['entry_price', 'uint', 0, 4],
+      ['entry_funding_index', 'int', 0, 5],
+    ],
+  },
+  PositionClosed: {
+    ...{ type: 'position_closed', topics: 4, words: 3, marketTopic: 3 },
+    args: [...POSITION_HEAD, ['exit_price', 'uint', 0, 0], ['realized_pnl', 'int', 0, 1], ['funding_paid', 'int', 0, 2]],
+  },
+  PositionLiquidated: {
+    ...{ type: 'position_liquidated', topics: 4, words: 4, marketTopic: 3 },
+    args: [
+      ...POSITION_HEAD,
+      ['liquidator', 'address', 0, 0],
+      ['liquidation_price', 'uint', 0, 1],
+      ['liquidation_fee', 'uint', 0, 2],
+      ['realized_pnl', 'int', 0, 3],
+    ],
+  },
+  FundingUpdated: {
+    ...{ type: 'funding_updated', topics: 2, words: 5, marketTopic: 1 },
+    args: [
+      ['funding_rate', 'int', 0, 0],
+      ['cumulative_funding_index', 'int', 0, 1],
+      ['long_open_interest', 'uint', 0, 2],
+      ['short_open_interest', 'uint', 0, 3],
+      ['timestamp', 'seconds', 0, 4],
+    ],
+  },
+}
+
+function layoutOf(spec: EventSpec, selector: string): EventLayout {
+  const fields = spec.args.map(([json, kind, topic, word], i): Field => {
+    const quoted = kind !== 'seconds'
+    return { head: ascii(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
+  })
+  return {
+    ...{ type: spec.type, topics: spec.topics, words: spec.words, marketTopic: spec.marketTopic, fields },
+    typePart: ascii(`","type":"${spec.type}","market_id":"`),
+    selector: ascii(selector.slice(2)),
+  }
+}
 
 const ANSWER_HEAD = ascii('{"jsonrpc":"2.0","id":')
 const RESULT_HEAD = ascii(',"result":[')
@@ -205,14 +231,14 @@ interface ParsedLog {
   end: number
 }
 
-function emptyParsedLog(): ParsedLog {
-  const log: ParsedLog = { event: LAYOUTS[0]!, topicsAt: [0, 0, 0, 0], dataAt: 0, blockHashAt: 0, blockNumber: 0, timestampAt: 0, timestampEnd: 0, txAt: 0, logIndex: 0, end: 0 }
+function emptyParsedLog(event: EventLayout): ParsedLog {
+  const log: ParsedLog = { event, topicsAt: [0, 0, 0, 0], dataAt: 0, blockHashAt: 0, blockNumber: 0, timestampAt: 0, timestampEnd: 0, txAt: 0, logIndex: 0, end: 0 }
   return log
 }
 
 /** The event whose topic0 digits are at `at`. */
-function eventAt(src: Uint8Array, at: number): EventLayout | undefined {
-  for (const event of LAYOUTS) if (matches(src, at, event.selector)) return event
+function eventAt(layouts: readonly EventLayout[], src: Uint8Array, at: number): EventLayout | undefined {
+  for (const event of layouts) if (matches(src, at, event.selector)) return event
   return undefined
 }
 
@@ -229,31 +255,27 @@ function hexValue(src: Uint8Array, at: number, end: number): number {
   return value
 }
 
-export function createLogsAnswerReader(deps: LogToRecordDeps): LogsAnswerReader {
-  const contract = deps.contract.toLowerCase()
+export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswerReader {
+  const { chainId, contract } = options
+  const layouts = READER_EVENTS.map((name) => layoutOf(EVENT_SPECS[name], options.selectors[name]))
   const contractDigits = ascii(contract.slice(2))
-  // A contract or chain id the checked path would refuse fails every log there: leave them to it.
-  const usable =
-    /^0x[0-9a-f]{40}$/.test(contract) &&
-    Number.isSafeInteger(deps.chainId) &&
-    deps.chainId >= 0 &&
-    LAYOUTS.every((event) => deps.decoder.selectors.includes(`0x${Buffer.from(event.selector).toString('latin1')}`))
-  const idHead = ascii(`{"v":${recordSchemaVersion},"id":"${deps.chainId}:0x`)
-  const chainHead = ascii(`","chain":{"chain_id":${deps.chainId},"contract":"${contract}","block_number":`)
-  const slugOf = createMarketSlugCache((slug) => {
-    if (!marketIdPattern.test(slug)) throw new Error(`market_id: ${JSON.stringify(slug)} is not a market id slug`)
-  })
+  const idHead = ascii(`{"v":${recordSchemaVersion},"id":"${chainId}:0x`)
+  const chainHead = ascii(`","chain":{"chain_id":${chainId},"contract":"${contract}","block_number":`)
   const slugBytes = new Map<string, Uint8Array>()
   /** The market's slug as bytes, or undefined where the checked path would refuse its id. */
   const marketSlug = (src: Uint8Array, at: number): Uint8Array | undefined => {
     const key = Buffer.from(src.buffer, src.byteOffset + at, WORD).toString('latin1')
     let bytes = slugBytes.get(key)
     if (bytes === undefined) {
+      let slug: string
       try {
-        bytes = ascii(slugOf(`0x${key}`))
+        slug = decodeMarketId(`0x${key}`)
       } catch {
         return undefined
       }
+      // log-to-json holds the slug to the record schema's pattern, as here.
+      if (!marketIdPattern.test(slug)) return undefined
+      bytes = ascii(slug)
       if (slugBytes.size < 1024) slugBytes.set(key, bytes)
     }
     return bytes
@@ -265,7 +287,7 @@ export function createLogsAnswerReader(deps: LogToRecordDeps): LogsAnswerReader 
     p += LOG_ADDRESS.length + 40
     if (!matches(src, p, LOG_TOPICS)) return false
     p += LOG_TOPICS.length
-    const event = eventAt(src, p)
+    const event = eventAt(layouts, src, p)
     if (event === undefined) return false
     log.event = event
     log.topicsAt[0] = p
@@ -399,10 +421,9 @@ export function createLogsAnswerReader(deps: LogToRecordDeps): LogsAnswerReader 
   }
 
   return (body, range) => {
-    if (!usable) return undefined
     const start = resultStart(body)
     if (start < 0) return undefined
-    const state: AnswerState = { range, log: emptyParsedLog(), records: new RecordsOut(body.length), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
+    const state: AnswerState = { range, log: emptyParsedLog(layouts[0]!), records: new RecordsOut(body.length), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
     const close = encodeLogs(body, start, state)
     if (close < 0 || !isAnswerEnd(body, close)) return undefined
     const encoded = state.records.finish()

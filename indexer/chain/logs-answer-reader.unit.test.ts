@@ -9,13 +9,14 @@ import type { RawLog } from './chain-types.ts'
 import type { EncodedRecords } from './encoded-records.ts'
 import { createEventDecoder } from './event-decoder.ts'
 import { createLogToJson } from './log-to-json.ts'
-import { createLogsAnswerReader } from './logs-answer-reader.ts'
+import { answerReaderOptions } from './answer-reader-options.ts'
+import { EVENT_SPECS, READER_EVENTS, createLogsAnswerReader } from './logs-answer-reader.ts'
 import { encodeRange, logTimestamps } from './range-encoder.ts'
 
 const chainId = 31337
 const contract: Hex = '0x5fbdb2315678afecb367f032d93f642f64180aa3'
 const deps = { chainId, contract, decoder: createEventDecoder(perpExchangeAbi, { addresses: 'lowercase' }) }
-const read = createLogsAnswerReader(deps)
+const read = createLogsAnswerReader(answerReaderOptions(deps)!)
 const toJson = createLogToJson(deps)
 const events = (perpExchangeAbi as Abi).filter((item): item is AbiEvent => item.type === 'event')
 const eventNamed = (name: string): AbiEvent => events.find((event) => event.name === name)!
@@ -226,6 +227,23 @@ describe('logs answer reader', () => {
     // Blocks outside the requested range: the parsed path refuses the answer.
     expect(read(body, { from: range.from + 1, to: range.to })).toBeUndefined()
     expect(parsedPath(body, { from: range.from + 1, to: range.to })).toBeInstanceOf(Error)
+  })
+
+  it('knows each event\'s topics and data words as the ABI declares them', () => {
+    for (const name of READER_EVENTS) {
+      const event = eventNamed(name)
+      const indexed = event.inputs.filter((input) => input.indexed === true)
+      expect(EVENT_SPECS[name].topics, name).toBe(1 + indexed.length)
+      expect(EVENT_SPECS[name].words, name).toBe(event.inputs.length - indexed.length)
+      expect(indexed[EVENT_SPECS[name].marketTopic - 1]?.name, name).toBe('marketId')
+    }
+  })
+
+  it('is not built for a contract or chain id the records refuse, nor for another ABI\'s decoder', () => {
+    expect(answerReaderOptions({ ...deps, contract: '0x1234' })).toBeUndefined()
+    expect(answerReaderOptions({ ...deps, chainId: -1 })).toBeUndefined()
+    expect(answerReaderOptions({ ...deps, decoder: createEventDecoder([eventNamed('MarketListed')] as const) as never })).toBeUndefined()
+    expect(answerReaderOptions(deps)?.contract).toBe(contract)
   })
 
   it('reads an empty answer and one with a trailing newline', () => {
