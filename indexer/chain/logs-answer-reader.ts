@@ -78,6 +78,8 @@ const CLOSE_ARRAY = 0x5d
 const WORD = 64
 /** More than any record of these events takes (about 1 KB). */
 const RECORD_ROOM = 4096
+/** Markets remembered per reader; past that, each further market's id is decoded per log. */
+const MAX_MARKETS = 64
 
 type Arg = readonly [json: string, kind: FieldKind, topic: number, word: number]
 
@@ -261,22 +263,27 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
   const contractDigits = ascii(contract.slice(2))
   const idHead = ascii(`{"v":${recordSchemaVersion},"id":"${chainId}:0x`)
   const chainHead = ascii(`","chain":{"chain_id":${chainId},"contract":"${contract}","block_number":`)
-  const slugBytes = new Map<string, Uint8Array>()
+  // The markets met so far: each one's 64 id digits and its slug. A chain lists a handful, so a
+  // log's market is found by comparing digits, with no string made per log.
+  const marketIds: Uint8Array[] = []
+  const marketSlugs: Uint8Array[] = []
   /** The market's slug as bytes, or undefined where the checked path would refuse its id. */
   const marketSlug = (src: Uint8Array, at: number): Uint8Array | undefined => {
-    const key = Buffer.from(src.buffer, src.byteOffset + at, WORD).toString('latin1')
-    let bytes = slugBytes.get(key)
-    if (bytes === undefined) {
-      let slug: string
-      try {
-        slug = decodeMarketId(`0x${key}`)
-      } catch {
-        return undefined
-      }
-      // log-to-json holds the slug to the record schema's pattern, as here.
-      if (!marketIdPattern.test(slug)) return undefined
-      bytes = ascii(slug)
-      if (slugBytes.size < 1024) slugBytes.set(key, bytes)
+    for (let k = 0; k < marketIds.length; k++) if (matches(src, at, marketIds[k]!)) return marketSlugs[k]
+    if (!isHex(src, at, WORD)) return undefined
+    const digits = Buffer.from(src.subarray(at, at + WORD))
+    let slug: string
+    try {
+      slug = decodeMarketId(`0x${digits.toString('latin1')}`)
+    } catch {
+      return undefined
+    }
+    // log-to-json holds the slug to the record schema's pattern, as here.
+    if (!marketIdPattern.test(slug)) return undefined
+    const bytes = ascii(slug)
+    if (marketIds.length < MAX_MARKETS) {
+      marketIds.push(digits)
+      marketSlugs.push(bytes)
     }
     return bytes
   }
