@@ -6,6 +6,7 @@
 // The word's digits are read six at a time (24 bits) into limbs of seven decimal digits: a limb
 // times 2^24 plus a carry stays below 2^53, so every step is exact in a double. A negative int256
 // is read as its two's complement: the digits flipped, plus one.
+import { readView, skipBlank } from './byte-views.ts'
 
 /** Each byte's value as a lowercase hex digit, or -1. Uppercase is left to the parsed path. */
 export const HEX_DIGIT: Int8Array = (() => {
@@ -14,6 +15,25 @@ export const HEX_DIGIT: Int8Array = (() => {
   for (let i = 0; i < 6; i++) table[0x61 + i] = 10 + i
   return table
 })()
+
+/** 1 where both bytes of a big-endian uint16 are lowercase hex digits: checks two bytes per lookup. */
+const HEX_PAIR: Uint8Array = (() => {
+  const table = new Uint8Array(65536)
+  for (let hi = 0; hi < 256; hi++) {
+    if (HEX_DIGIT[hi]! < 0) continue
+    for (let lo = 0; lo < 256; lo++) if (HEX_DIGIT[lo]! >= 0) table[(hi << 8) | lo] = 1
+  }
+  return table
+})()
+
+/** True when the `count` bytes at `at` are all lowercase hex digits (and within `src`). */
+export function isLowercaseHex(src: Uint8Array, at: number, count: number): boolean {
+  if (at + count > src.length) return false
+  const view = readView(src)
+  const pairs = count & ~1
+  for (let i = 0; i < pairs; i += 2) if (HEX_PAIR[view.getUint16(at + i)] === 0) return false
+  return pairs === count || HEX_DIGIT[src[at + count - 1]!]! >= 0
+}
 
 const WORD_DIGITS = 64
 const LIMB = 10_000_000
@@ -34,14 +54,13 @@ const digits = new Uint8Array(12 * LIMB_DIGITS)
  */
 function readMagnitude(src: Uint8Array, at: number, signed: boolean): number {
   const end = at + WORD_DIGITS
+  if (end > src.length) return 0
   const first = HEX_DIGIT[src[at]!]!
   if (first < 0) return 0
   const negative = signed && first >= 8
   const flip = negative ? 15 : 0
   // Leading digits that add nothing to the magnitude: '0', or 'f' in a negative word.
-  const blank = negative ? 0x66 : 0x30
-  let i = at
-  while (i < end && src[i] === blank) i++
+  let i = skipBlank(src, at, end, negative ? 0x66 : 0x30)
   let count = 1
   limbs[0] = 0
   // The first chunk takes the odd digits, so the others are whole 24-bit chunks.

@@ -20,7 +20,8 @@ import { marketIdPattern, recordSchemaVersion } from '../records/record-patterns
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { BlockRange } from './adaptive-range.ts'
 import type { EncodedRecords } from './encoded-records.ts'
-import { HEX_DIGIT, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
+import { copyAt, matchesAt, putAt, sameBytes, skipBlank, wordBytes, type WordBytes } from './byte-views.ts'
+import { HEX_DIGIT, isLowercaseHex, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
 
 /** The events the reader writes: the perp contract's events with static arguments only. */
 export const READER_EVENTS = ['PositionOpened', 'PositionClosed', 'PositionLiquidated', 'FundingUpdated'] as const
@@ -51,7 +52,7 @@ type FieldKind = 'bytes32' | 'address' | 'side' | 'uint' | 'int' | 'seconds'
 
 interface Field {
   /** `,"name":"` (no comma for the first field, no quote for a number). */
-  readonly head: Uint8Array
+  readonly head: WordBytes
   readonly quoted: boolean
   readonly kind: FieldKind
   /** 1..3: an indexed argument's topic; 0: in the data, at `word`. */
@@ -62,9 +63,9 @@ interface Field {
 interface EventLayout {
   readonly type: ChainEventRecord['type']
   /** `","type":"position_opened","market_id":"` */
-  readonly typePart: Uint8Array
+  readonly typePart: WordBytes
   /** topic0's 64 digits. */
-  readonly selector: Uint8Array
+  readonly selector: WordBytes
   readonly topics: number
   readonly words: number
   readonly marketTopic: number
@@ -72,6 +73,7 @@ interface EventLayout {
 }
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1')
+const literal = (text: string): WordBytes => wordBytes(ascii(text))
 const QUOTE = 0x22
 const COMMA = 0x2c
 const CLOSE_ARRAY = 0x5d
@@ -141,82 +143,53 @@ export const EVENT_SPECS: Readonly<Record<ReaderEvent, EventSpec>> = {
 function layoutOf(spec: EventSpec, selector: string): EventLayout {
   const fields = spec.args.map(([json, kind, topic, word], i): Field => {
     const quoted = kind !== 'seconds'
-    return { head: ascii(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
+    return { head: literal(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
   })
   return {
     ...{ type: spec.type, topics: spec.topics, words: spec.words, marketTopic: spec.marketTopic, fields },
-    typePart: ascii(`","type":"${spec.type}","market_id":"`),
-    selector: ascii(selector.slice(2)),
+    typePart: literal(`","type":"${spec.type}","market_id":"`),
+    selector: literal(selector.slice(2)),
   }
 }
 
-const ANSWER_HEAD = ascii('{"jsonrpc":"2.0","id":')
-const RESULT_HEAD = ascii(',"result":[')
-const LOG_ADDRESS = ascii('{"address":"0x')
-const LOG_TOPICS = ascii('","topics":["0x')
-const NEXT_TOPIC = ascii('","0x')
-const LOG_DATA = ascii('"],"data":"0x')
-const LOG_BLOCK_HASH = ascii('","blockHash":"0x')
-const LOG_BLOCK_NUMBER = ascii('","blockNumber":"0x')
-const LOG_TIMESTAMP = ascii('","blockTimestamp":"0x')
-const LOG_TX_HASH = ascii('","transactionHash":"0x')
-const LOG_TX_INDEX = ascii('","transactionIndex":"0x')
-const LOG_INDEX = ascii('","logIndex":"0x')
-const LOG_END = ascii('","removed":false}')
-const OUT_SIDE_LONG = ascii('long')
-const OUT_SIDE_SHORT = ascii('short')
-const OUT_ADDRESS_PAD = ascii('0'.repeat(24))
-const OUT_0X = ascii('0x')
-const OUT_HASH_LOG = ascii(':')
-const OUT_BLOCK_HASH = ascii(',"block_hash":"0x')
-const OUT_TX_HASH = ascii('","tx_hash":"0x')
-const OUT_LOG_INDEX = ascii('","log_index":')
-const OUT_TIMESTAMP = ascii(',"block_timestamp":')
-const OUT_DATA = ascii('},"data":{')
-const OUT_END = ascii('}}')
+const ANSWER_HEAD = literal('{"jsonrpc":"2.0","id":')
+const RESULT_HEAD = literal(',"result":[')
+const LOG_ADDRESS = literal('{"address":"0x')
+const LOG_TOPICS = literal('","topics":["0x')
+const NEXT_TOPIC = literal('","0x')
+const LOG_DATA = literal('"],"data":"0x')
+const LOG_BLOCK_HASH = literal('","blockHash":"0x')
+const LOG_BLOCK_NUMBER = literal('","blockNumber":"0x')
+const LOG_TIMESTAMP = literal('","blockTimestamp":"0x')
+const LOG_TX_HASH = literal('","transactionHash":"0x')
+const LOG_TX_INDEX = literal('","transactionIndex":"0x')
+const LOG_INDEX = literal('","logIndex":"0x')
+const LOG_END = literal('","removed":false}')
+const OUT_SIDE_LONG = literal('long')
+const OUT_SIDE_SHORT = literal('short')
+const OUT_ADDRESS_PAD = literal('0'.repeat(24))
+const OUT_0X = literal('0x')
+const OUT_HASH_LOG = literal(':')
+const OUT_BLOCK_HASH = literal(',"block_hash":"0x')
+const OUT_TX_HASH = literal('","tx_hash":"0x')
+const OUT_LOG_INDEX = literal('","log_index":')
+const OUT_TIMESTAMP = literal(',"block_timestamp":')
+const OUT_DATA = literal('},"data":{')
+const OUT_END = literal('}}')
 
-/** True when `literal` is at `at`. */
-function matches(src: Uint8Array, at: number, literal: Uint8Array): boolean {
-  if (at + literal.length > src.length) return false
-  for (let i = 0; i < literal.length; i++) if (src[at + i] !== literal[i]) return false
-  return true
-}
+const matches = matchesAt
+const put = putAt
+const copy = copyAt
 
-function isHex(src: Uint8Array, at: number, count: number): boolean {
-  if (at + count > src.length) return false
-  for (let i = at; i < at + count; i++) if (HEX_DIGIT[src[i]!]! < 0) return false
-  return true
-}
-
-function put(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  // The long literals by one native copy; a loop is cheaper for short ones.
-  if (bytes.length > 24) {
-    out.set(bytes, pos)
-    return pos + bytes.length
-  }
-  for (let i = 0; i < bytes.length; i++) out[pos + i] = bytes[i]!
-  return pos + bytes.length
-}
-
-function copy(src: Uint8Array, at: number, count: number, out: Uint8Array, pos: number): number {
-  for (let i = 0; i < count; i++) out[pos + i] = src[at + i]!
-  return pos + count
-}
+const isHex = isLowercaseHex
 
 /** Copies `count` lowercase hex digits; the position after them in `out`, or -1 at a non-hex byte. */
 function copyHex(src: Uint8Array, at: number, count: number, out: Uint8Array, pos: number): number {
-  if (at + count > src.length) return -1
-  for (let i = 0; i < count; i++) {
-    const byte = src[at + i]!
-    if (HEX_DIGIT[byte]! < 0) return -1
-    out[pos + i] = byte
-  }
-  return pos + count
+  return isHex(src, at, count) ? copyAt(src, at, count, out, pos) : -1
 }
 
 function isZeros(src: Uint8Array, at: number, count: number): boolean {
-  for (let i = at; i < at + count; i++) if (src[i] !== 0x30) return false
-  return true
+  return at + count <= src.length && skipBlank(src, at, at + count, 0x30) === at + count
 }
 
 /** Where one log's parts are in the answer, and its numbers. */
@@ -260,15 +233,15 @@ function hexValue(src: Uint8Array, at: number, end: number): number {
 export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswerReader {
   const { chainId, contract } = options
   const layouts = READER_EVENTS.map((name) => layoutOf(EVENT_SPECS[name], options.selectors[name]))
-  const contractDigits = ascii(contract.slice(2))
-  const idHead = ascii(`{"v":${recordSchemaVersion},"id":"${chainId}:0x`)
-  const chainHead = ascii(`","chain":{"chain_id":${chainId},"contract":"${contract}","block_number":`)
+  const contractDigits = literal(contract.slice(2))
+  const idHead = literal(`{"v":${recordSchemaVersion},"id":"${chainId}:0x`)
+  const chainHead = literal(`","chain":{"chain_id":${chainId},"contract":"${contract}","block_number":`)
   // The markets met so far: each one's 64 id digits and its slug. A chain lists a handful, so a
   // log's market is found by comparing digits, with no string made per log.
-  const marketIds: Uint8Array[] = []
-  const marketSlugs: Uint8Array[] = []
+  const marketIds: WordBytes[] = []
+  const marketSlugs: WordBytes[] = []
   /** The market's slug as bytes, or undefined where the checked path would refuse its id. */
-  const marketSlug = (src: Uint8Array, at: number): Uint8Array | undefined => {
+  const marketSlug = (src: Uint8Array, at: number): WordBytes | undefined => {
     for (let k = 0; k < marketIds.length; k++) if (matches(src, at, marketIds[k]!)) return marketSlugs[k]
     if (!isHex(src, at, WORD)) return undefined
     const digits = Buffer.from(src.subarray(at, at + WORD))
@@ -280,9 +253,9 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     }
     // log-to-json holds the slug to the record schema's pattern, as here.
     if (!marketIdPattern.test(slug)) return undefined
-    const bytes = ascii(slug)
+    const bytes = literal(slug)
     if (marketIds.length < MAX_MARKETS) {
-      marketIds.push(digits)
+      marketIds.push(wordBytes(digits))
       marketSlugs.push(bytes)
     }
     return bytes
@@ -290,10 +263,10 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
 
   const parseLog = (src: Uint8Array, at: number, log: ParsedLog): boolean => {
     let p = at
-    if (!matches(src, p, LOG_ADDRESS) || !matches(src, p + LOG_ADDRESS.length, contractDigits)) return false
-    p += LOG_ADDRESS.length + 40
+    if (!matches(src, p, LOG_ADDRESS) || !matches(src, p + LOG_ADDRESS.bytes.length, contractDigits)) return false
+    p += LOG_ADDRESS.bytes.length + 40
     if (!matches(src, p, LOG_TOPICS)) return false
-    p += LOG_TOPICS.length
+    p += LOG_TOPICS.bytes.length
     const event = eventAt(layouts, src, p)
     if (event === undefined) return false
     log.event = event
@@ -302,38 +275,38 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     for (let t = 1; t < event.topics; t++) {
       // Each topic's digits are checked where they are read (writeFields, the market's slug).
       if (!matches(src, p, NEXT_TOPIC)) return false
-      log.topicsAt[t] = p + NEXT_TOPIC.length
-      p += NEXT_TOPIC.length + WORD
+      log.topicsAt[t] = p + NEXT_TOPIC.bytes.length
+      p += NEXT_TOPIC.bytes.length + WORD
     }
     if (!matches(src, p, LOG_DATA)) return false
-    log.dataAt = p + LOG_DATA.length
+    log.dataAt = p + LOG_DATA.bytes.length
     p = log.dataAt + event.words * WORD
     // The block hash's digits are checked once per block, by encodeLog.
     if (!matches(src, p, LOG_BLOCK_HASH)) return false
-    log.blockHashAt = p + LOG_BLOCK_HASH.length
+    log.blockHashAt = p + LOG_BLOCK_HASH.bytes.length
     p = log.blockHashAt + WORD
     if (!matches(src, p, LOG_BLOCK_NUMBER)) return false
-    p += LOG_BLOCK_NUMBER.length
+    p += LOG_BLOCK_NUMBER.bytes.length
     let end = quantityEnd(src, p, 13)
     if (end < 0) return false
     log.blockNumber = hexValue(src, p, end)
     if (!matches(src, end, LOG_TIMESTAMP)) return false
-    log.timestampAt = end + LOG_TIMESTAMP.length
+    log.timestampAt = end + LOG_TIMESTAMP.bytes.length
     log.timestampEnd = quantityEnd(src, log.timestampAt, 12)
     if (log.timestampEnd < 0 || !matches(src, log.timestampEnd, LOG_TX_HASH)) return false
-    log.txAt = log.timestampEnd + LOG_TX_HASH.length
+    log.txAt = log.timestampEnd + LOG_TX_HASH.bytes.length
     p = log.txAt + WORD
     // The transaction hash's digits are checked where the record's id is written.
     if (!matches(src, p, LOG_TX_INDEX)) return false
-    p += LOG_TX_INDEX.length
+    p += LOG_TX_INDEX.bytes.length
     end = quantityEnd(src, p, 13)
     if (end < 0 || !matches(src, end, LOG_INDEX)) return false
-    p = end + LOG_INDEX.length
+    p = end + LOG_INDEX.bytes.length
     end = quantityEnd(src, p, 13)
     if (end < 0) return false
     log.logIndex = hexValue(src, p, end)
     if (!matches(src, end, LOG_END)) return false
-    log.end = end + LOG_END.length
+    log.end = end + LOG_END.bytes.length
     return true
   }
 
@@ -455,12 +428,12 @@ interface AnswerState {
 /** The position of the result array's first element, or -1 for any other answer. */
 function resultStart(body: Uint8Array): number {
   if (!matches(body, 0, ANSWER_HEAD)) return -1
-  let p = ANSWER_HEAD.length
+  let p = ANSWER_HEAD.bytes.length
   const idStart = p
   while (p < body.length && p - idStart < 16 && body[p]! >= 0x30 && body[p]! <= 0x39) p++
   // A JSON number: no leading zero.
   if (p === idStart || (body[idStart] === 0x30 && p - idStart > 1) || !matches(body, p, RESULT_HEAD)) return -1
-  return p + RESULT_HEAD.length
+  return p + RESULT_HEAD.bytes.length
 }
 
 /** After the result array's `]` at `close`: the answer's closing brace, then nothing but an optional newline. */
@@ -470,8 +443,7 @@ function isAnswerEnd(body: Uint8Array, close: number): boolean {
 }
 
 function sameWord(src: Uint8Array, a: number, b: number): boolean {
-  for (let i = 0; i < WORD; i++) if (src[a + i] !== src[b + i]) return false
-  return true
+  return sameBytes(src, a, b, WORD)
 }
 
 /** The EncodedRecords being written: one growing buffer and the per-record columns. */
@@ -484,7 +456,7 @@ class RecordsOut {
   private readonly types: ChainEventRecord['type'][] = []
   private readonly marketCodes: number[] = []
   private readonly markets: string[] = []
-  private readonly codes = new Map<Uint8Array, number>()
+  private readonly codes = new Map<WordBytes, number>()
 
   /** `expected`: the bytes the records will take about (a record is a little smaller than its log). */
   constructor(expected: number) {
@@ -501,7 +473,7 @@ class RecordsOut {
     return this.bytes
   }
 
-  add(end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], slug: Uint8Array): void {
+  add(end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], slug: WordBytes): void {
     this.size = end
     this.ends.push(end)
     this.blockNumbers.push(blockNumber)
@@ -510,7 +482,7 @@ class RecordsOut {
     let code = this.codes.get(slug)
     if (code === undefined) {
       code = this.markets.length
-      this.markets.push(Buffer.from(slug).toString('latin1'))
+      this.markets.push(Buffer.from(slug.bytes).toString('latin1'))
       this.codes.set(slug, code)
     }
     this.marketCodes.push(code)
