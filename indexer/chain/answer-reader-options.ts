@@ -5,7 +5,7 @@ import { toEventSelector, type Abi, type AbiEvent } from 'viem'
 import { perpExchangeAbi } from '../../contracts-abi/perp-exchange.abi.ts'
 import { addressPattern } from '../records/record-patterns.ts'
 import type { LogToRecordDeps } from './log-to-record.ts'
-import { READER_EVENTS, type AnswerReaderOptions, type ReaderEvent } from './logs-answer-reader.ts'
+import { READER_EVENTS, type AnswerReaderOptions, type ReaderEvent } from './answer-layout.ts'
 
 const events = (perpExchangeAbi as Abi).filter((item): item is AbiEvent => item.type === 'event')
 

@@ -14,30 +14,45 @@
 // other layouts, MarketListed, foreign or removed logs, missing timestamps, out-of-order logs, and
 // every error. So whenever it returns records they are byte for byte the parsed path's, which
 // logs-answer-reader.unit.test.ts checks over real answers, random values and random edits.
-// Pure: no I/O.
+// The layout and the record's literals are in answer-layout.ts. Pure: no I/O.
 import { decodeMarketId } from '../../contracts-abi/market-id.ts'
 import { marketIdPattern, recordSchemaVersion } from '../records/record-patterns.ts'
 import type { ChainEventRecord } from '../records/schemas.ts'
 import type { BlockRange } from './adaptive-range.ts'
 import type { EncodedRecords } from './encoded-records.ts'
+import {
+  ANSWER_HEAD,
+  EVENT_SPECS,
+  LOG_ADDRESS,
+  LOG_BLOCK_HASH,
+  LOG_BLOCK_NUMBER,
+  LOG_DATA,
+  LOG_END,
+  LOG_INDEX,
+  LOG_TIMESTAMP,
+  LOG_TOPICS,
+  LOG_TX_HASH,
+  LOG_TX_INDEX,
+  NEXT_TOPIC,
+  OUT_0X,
+  OUT_BLOCK_HASH,
+  OUT_DATA,
+  OUT_END,
+  OUT_HASH_LOG,
+  OUT_LOG_INDEX,
+  OUT_SIDE_LONG,
+  OUT_SIDE_SHORT,
+  OUT_TIMESTAMP,
+  OUT_TX_HASH,
+  READER_EVENTS,
+  RESULT_HEAD,
+  layoutOf,
+  literal,
+  type AnswerReaderOptions,
+  type EventLayout,
+} from './answer-layout.ts'
 import { copyAt, matchesAt, putAt, sameBytes, skipBlank, wordBytes, type WordBytes } from './byte-views.ts'
 import { HEX_DIGIT, isLowercaseHex, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
-
-/** The events the reader writes: the perp contract's events with static arguments only. */
-export const READER_EVENTS = ['PositionOpened', 'PositionClosed', 'PositionLiquidated', 'FundingUpdated'] as const
-export type ReaderEvent = (typeof READER_EVENTS)[number]
-
-/**
- * Plain data (answer-reader-options.ts makes it from the mapping's deps, checking what the parsed
- * path would refuse for every log), so the reader itself loads neither viem nor zod.
- */
-export interface AnswerReaderOptions {
-  readonly chainId: number
-  /** Lowercase, 0x-prefixed. */
-  readonly contract: string
-  /** Each event's topic0, 0x-prefixed lowercase hex. */
-  readonly selectors: Readonly<Record<ReaderEvent, string>>
-}
 
 /** An answer read: its log count (for the range sizer) and its records. */
 export interface LogsAnswer {
@@ -48,32 +63,6 @@ export interface LogsAnswer {
 /** undefined: not this reader's layout; read the answer the parsed way. */
 export type LogsAnswerReader = (body: Uint8Array, range: BlockRange) => LogsAnswer | undefined
 
-type FieldKind = 'bytes32' | 'address' | 'side' | 'uint' | 'int' | 'seconds'
-
-interface Field {
-  /** `,"name":"` (no comma for the first field, no quote for a number). */
-  readonly head: WordBytes
-  readonly quoted: boolean
-  readonly kind: FieldKind
-  /** 1..3: an indexed argument's topic; 0: in the data, at `word`. */
-  readonly topic: number
-  readonly word: number
-}
-
-interface EventLayout {
-  readonly type: ChainEventRecord['type']
-  /** `","type":"position_opened","market_id":"` */
-  readonly typePart: WordBytes
-  /** topic0's 64 digits. */
-  readonly selector: WordBytes
-  readonly topics: number
-  readonly words: number
-  readonly marketTopic: number
-  readonly fields: readonly Field[]
-}
-
-const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1')
-const literal = (text: string): WordBytes => wordBytes(ascii(text))
 const QUOTE = 0x22
 const COMMA = 0x2c
 const CLOSE_ARRAY = 0x5d
@@ -83,99 +72,6 @@ const RECORD_ROOM = 4096
 /** Markets remembered per reader; past that, each further market's id is decoded per log. */
 const MAX_MARKETS = 64
 
-type Arg = readonly [json: string, kind: FieldKind, topic: number, word: number]
-
-interface EventSpec {
-  readonly type: ChainEventRecord['type']
-  /** topic0 and the indexed arguments. */
-  readonly topics: number
-  /** The data's words (every argument static). */
-  readonly words: number
-  readonly marketTopic: number
-  /** The record's data fields in the schema's order, as log-to-json.ts writes them. */
-  readonly args: readonly Arg[]
-}
-
-const POSITION_HEAD: readonly Arg[] = [
-  ['position_id', 'bytes32', 1, 0],
-  ['trader', 'address', 2, 0],
-]
-// The ABI's layout of each event (logs-answer-reader.unit.test.ts checks it against the ABI).
-export const EVENT_SPECS: Readonly<Record<ReaderEvent, EventSpec>> = {
-  PositionOpened: {
-    ...{ type: 'position_opened', topics: 4, words: 6, marketTopic: 3 },
-    args: [
-      ...POSITION_HEAD,
-      ['side', 'side', 0, 0],
-      ['size', 'uint', 0, 1],
-      ['collateral', 'uint', 0, 2],
-      ['leverage', 'uint', 0, 3],
-      ['entry_price', 'uint', 0, 4],
-      ['entry_funding_index', 'int', 0, 5],
-    ],
-  },
-  PositionClosed: {
-    ...{ type: 'position_closed', topics: 4, words: 3, marketTopic: 3 },
-    args: [...POSITION_HEAD, ['exit_price', 'uint', 0, 0], ['realized_pnl', 'int', 0, 1], ['funding_paid', 'int', 0, 2]],
-  },
-  PositionLiquidated: {
-    ...{ type: 'position_liquidated', topics: 4, words: 4, marketTopic: 3 },
-    args: [
-      ...POSITION_HEAD,
-      ['liquidator', 'address', 0, 0],
-      ['liquidation_price', 'uint', 0, 1],
-      ['liquidation_fee', 'uint', 0, 2],
-      ['realized_pnl', 'int', 0, 3],
-    ],
-  },
-  FundingUpdated: {
-    ...{ type: 'funding_updated', topics: 2, words: 5, marketTopic: 1 },
-    args: [
-      ['funding_rate', 'int', 0, 0],
-      ['cumulative_funding_index', 'int', 0, 1],
-      ['long_open_interest', 'uint', 0, 2],
-      ['short_open_interest', 'uint', 0, 3],
-      ['timestamp', 'seconds', 0, 4],
-    ],
-  },
-}
-
-function layoutOf(spec: EventSpec, selector: string): EventLayout {
-  const fields = spec.args.map(([json, kind, topic, word], i): Field => {
-    const quoted = kind !== 'seconds'
-    return { head: literal(`${i === 0 ? '' : ','}"${json}":${quoted ? '"' : ''}`), quoted, kind, topic, word }
-  })
-  return {
-    ...{ type: spec.type, topics: spec.topics, words: spec.words, marketTopic: spec.marketTopic, fields },
-    typePart: literal(`","type":"${spec.type}","market_id":"`),
-    selector: literal(selector.slice(2)),
-  }
-}
-
-const ANSWER_HEAD = literal('{"jsonrpc":"2.0","id":')
-const RESULT_HEAD = literal(',"result":[')
-const LOG_ADDRESS = literal('{"address":"0x')
-const LOG_TOPICS = literal('","topics":["0x')
-const NEXT_TOPIC = literal('","0x')
-const LOG_DATA = literal('"],"data":"0x')
-const LOG_BLOCK_HASH = literal('","blockHash":"0x')
-const LOG_BLOCK_NUMBER = literal('","blockNumber":"0x')
-const LOG_TIMESTAMP = literal('","blockTimestamp":"0x')
-const LOG_TX_HASH = literal('","transactionHash":"0x')
-const LOG_TX_INDEX = literal('","transactionIndex":"0x')
-const LOG_INDEX = literal('","logIndex":"0x')
-const LOG_END = literal('","removed":false}')
-const OUT_SIDE_LONG = literal('long')
-const OUT_SIDE_SHORT = literal('short')
-const OUT_ADDRESS_PAD = literal('0'.repeat(24))
-const OUT_0X = literal('0x')
-const OUT_HASH_LOG = literal(':')
-const OUT_BLOCK_HASH = literal(',"block_hash":"0x')
-const OUT_TX_HASH = literal('","tx_hash":"0x')
-const OUT_LOG_INDEX = literal('","log_index":')
-const OUT_TIMESTAMP = literal(',"block_timestamp":')
-const OUT_DATA = literal('},"data":{')
-const OUT_END = literal('}}')
 
 const matches = matchesAt
 const put = putAt

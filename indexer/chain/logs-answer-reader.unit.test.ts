@@ -10,7 +10,8 @@ import type { EncodedRecords } from './encoded-records.ts'
 import { createEventDecoder } from './event-decoder.ts'
 import { createLogToJson } from './log-to-json.ts'
 import { answerReaderOptions } from './answer-reader-options.ts'
-import { EVENT_SPECS, READER_EVENTS, createLogsAnswerReader } from './logs-answer-reader.ts'
+import { EVENT_SPECS, READER_EVENTS } from './answer-layout.ts'
+import { createLogsAnswerReader } from './logs-answer-reader.ts'
 import { encodeRange, logTimestamps } from './range-encoder.ts'
 
 const chainId = 31337
