@@ -1,6 +1,6 @@
 // The one eth_getLogs answer layout the answer reader (logs-answer-reader.ts) reads, the one anvil
-// and geth-style nodes send, and the record JSON it writes, as byte literals; and each event's
-// arguments in the order the record schema lists its data fields. Pure data: no I/O.
+// sends, and the record JSON it writes, as byte literals; and each event's arguments in the order
+// the record schema lists its data fields. Pure data: no I/O.
 //
 //   {"jsonrpc":"2.0","id":7,"result":[{"address":"0x…","topics":["0x…",…],"data":"0x…",
 //    "blockHash":"0x…","blockNumber":"0x…","blockTimestamp":"0x…","transactionHash":"0x…",

@@ -1,6 +1,6 @@
 // The backfill's fastest path: an eth_getLogs answer's bytes straight into its records' JSON bytes
 // (the EncodedRecords the log event sink appends), with no JSON.parse, no log objects, no BigInt and
-// no string per value. It reads one layout only, the one anvil and geth-style nodes send:
+// no string per value. It reads one layout only, the one anvil sends:
 //
 //   {"jsonrpc":"2.0","id":7,"result":[{"address":"0x…","topics":["0x…",…],"data":"0x…",
 //    "blockHash":"0x…","blockNumber":"0x…","blockTimestamp":"0x…","transactionHash":"0x…",
@@ -13,7 +13,8 @@
 // (JSON.parse, the decoder, log-to-json.ts), which decides every case this reader leaves to it:
 // other layouts, MarketListed, foreign or removed logs, missing timestamps, out-of-order logs, and
 // every error. So whenever it returns records they are byte for byte the parsed path's, which
-// logs-answer-reader.unit.test.ts checks over real answers, random values and random edits.
+// logs-answer-reader.unit.test.ts checks over random answers in that layout and random edits of
+// them, and backfill.int.test.ts over anvil's own answers.
 // The layout and the record's literals are in answer-layout.ts. Pure: no I/O.
 import { decodeMarketId } from '../../contracts-abi/market-id.ts'
 import { marketIdPattern, recordSchemaVersion } from '../records/record-patterns.ts'
