@@ -24,7 +24,6 @@ export interface AnswerReaderOptions {
   readonly selectors: Readonly<Record<ReaderEvent, string>>
 }
 
-
 export type FieldKind = 'bytes32' | 'address' | 'side' | 'uint' | 'int' | 'seconds'
 
 export interface Field {

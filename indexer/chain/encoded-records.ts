@@ -26,6 +26,16 @@ export interface EncodedRecords {
 export interface EncodedRecordsBuilder {
   /** Appends the event after the ones added before it. */
   add(event: EncodedEvent): void
+  /**
+   * For a writer of bytes (the answer reader): the buffer, with at least `bytes` free from
+   * `size()`, where the next record's JSON goes; `added` then notes it. A later reserve may return
+   * another buffer.
+   */
+  reserve(bytes: number): Buffer
+  /** Where the next record's JSON starts in the buffer. */
+  size(): number
+  /** Notes the record written from `size()` to `end` in the reserved buffer. */
+  added(end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], marketId: string): void
   finish(): EncodedRecords
 }
 
@@ -33,8 +43,9 @@ export interface EncodedRecordsBuilder {
 const MAX_UTF8_BYTES_PER_UNIT = 3
 const INITIAL_BYTES = 64 * 1024
 
-export function createEncodedRecordsBuilder(): EncodedRecordsBuilder {
-  let bytes: Buffer = Buffer.allocUnsafe(INITIAL_BYTES)
+/** `initialBytes`: about what the records will take, when the caller knows (default 64 KiB). */
+export function createEncodedRecordsBuilder(initialBytes = INITIAL_BYTES): EncodedRecordsBuilder {
+  let bytes: Buffer = Buffer.allocUnsafe(initialBytes)
   let size = 0
   const ends: number[] = []
   const blockNumbers: number[] = []
@@ -43,23 +54,32 @@ export function createEncodedRecordsBuilder(): EncodedRecordsBuilder {
   const marketCodes: number[] = []
   const markets: string[] = []
   const marketCode = new Map<string, number>()
+  const reserve = (room: number): Buffer => {
+    if (size + room > bytes.length) bytes = grown(bytes, size, size + room)
+    return bytes
+  }
+  const added = (end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], marketId: string): void => {
+    size = end
+    ends.push(end)
+    blockNumbers.push(blockNumber)
+    logIndexes.push(logIndex)
+    types.push(type)
+    let code = marketCode.get(marketId)
+    if (code === undefined) {
+      code = markets.length
+      markets.push(marketId)
+      marketCode.set(marketId, code)
+    }
+    marketCodes.push(code)
+  }
   return {
     add: (event) => {
-      const room = size + event.json.length * MAX_UTF8_BYTES_PER_UNIT
-      if (room > bytes.length) bytes = grown(bytes, size, room)
-      size += bytes.write(event.json, size, 'utf8')
-      ends.push(size)
-      blockNumbers.push(event.blockNumber)
-      logIndexes.push(event.logIndex)
-      types.push(event.type)
-      let code = marketCode.get(event.marketId)
-      if (code === undefined) {
-        code = markets.length
-        markets.push(event.marketId)
-        marketCode.set(event.marketId, code)
-      }
-      marketCodes.push(code)
+      const end = size + reserve(event.json.length * MAX_UTF8_BYTES_PER_UNIT).write(event.json, size, 'utf8')
+      added(end, event.blockNumber, event.logIndex, event.type, event.marketId)
     },
+    reserve,
+    size: () => size,
+    added,
     finish: () => ({ count: ends.length, bytes: bytes.subarray(0, size), ends, blockNumbers, logIndexes, types, marketCodes, markets }),
   }
 }

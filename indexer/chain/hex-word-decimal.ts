@@ -35,7 +35,8 @@ export function isLowercaseHex(src: Uint8Array, at: number, count: number): bool
   return pairs === count || HEX_DIGIT[src[at + count - 1]!]! >= 0
 }
 
-const WORD_DIGITS = 64
+/** Hex digits of a 32-byte ABI word. */
+export const WORD_DIGITS = 64
 const LIMB = 10_000_000
 const LIMB_DIGITS = 7
 const WAD_DECIMALS = 18

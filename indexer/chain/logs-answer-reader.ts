@@ -18,9 +18,8 @@
 // The layout and the record's literals are in answer-layout.ts. Pure: no I/O.
 import { decodeMarketId } from '../../contracts-abi/market-id.ts'
 import { marketIdPattern, recordSchemaVersion } from '../records/record-patterns.ts'
-import type { ChainEventRecord } from '../records/schemas.ts'
 import type { BlockRange } from './adaptive-range.ts'
-import type { EncodedRecords } from './encoded-records.ts'
+import { createEncodedRecordsBuilder, type EncodedRecords, type EncodedRecordsBuilder } from './encoded-records.ts'
 import {
   ANSWER_HEAD,
   EVENT_SPECS,
@@ -53,7 +52,7 @@ import {
   type EventLayout,
 } from './answer-layout.ts'
 import { copyAt, matchesAt, putAt, sameBytes, skipBlank, wordBytes, type WordBytes } from './byte-views.ts'
-import { HEX_DIGIT, isLowercaseHex, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
+import { HEX_DIGIT, isLowercaseHex, WORD_DIGITS as WORD, writeInteger, writeSmallUint, writeWadDecimal } from './hex-word-decimal.ts'
 
 /** An answer read: its log count (for the range sizer) and its records. */
 export interface LogsAnswer {
@@ -67,22 +66,21 @@ export type LogsAnswerReader = (body: Uint8Array, range: BlockRange) => LogsAnsw
 const QUOTE = 0x22
 const COMMA = 0x2c
 const CLOSE_ARRAY = 0x5d
-const WORD = 64
 /** More than any record of these events takes (about 1 KB). */
 const RECORD_ROOM = 4096
 /** Markets remembered per reader; past that, each further market's id is decoded per log. */
 const MAX_MARKETS = 64
 
-
-const matches = matchesAt
-const put = putAt
-const copy = copyAt
-
-const isHex = isLowercaseHex
+/** A market met in the answers: its 64 id digits, its slug as bytes and as the record's key. */
+interface Market {
+  readonly digits: WordBytes
+  readonly slug: WordBytes
+  readonly id: string
+}
 
 /** Copies `count` lowercase hex digits; the position after them in `out`, or -1 at a non-hex byte. */
 function copyHex(src: Uint8Array, at: number, count: number, out: Uint8Array, pos: number): number {
-  return isHex(src, at, count) ? copyAt(src, at, count, out, pos) : -1
+  return isLowercaseHex(src, at, count) ? copyAt(src, at, count, out, pos) : -1
 }
 
 function isZeros(src: Uint8Array, at: number, count: number): boolean {
@@ -104,13 +102,12 @@ interface ParsedLog {
 }
 
 function emptyParsedLog(event: EventLayout): ParsedLog {
-  const log: ParsedLog = { event, topicsAt: [0, 0, 0, 0], dataAt: 0, blockHashAt: 0, blockNumber: 0, timestampAt: 0, timestampEnd: 0, txAt: 0, logIndex: 0, end: 0 }
-  return log
+  return { event, topicsAt: [0, 0, 0, 0], dataAt: 0, blockHashAt: 0, blockNumber: 0, timestampAt: 0, timestampEnd: 0, txAt: 0, logIndex: 0, end: 0 }
 }
 
 /** The event whose topic0 digits are at `at`. */
 function eventAt(layouts: readonly EventLayout[], src: Uint8Array, at: number): EventLayout | undefined {
-  for (const event of layouts) if (matches(src, at, event.selector)) return event
+  for (const event of layouts) if (matchesAt(src, at, event.selector)) return event
   return undefined
 }
 
@@ -133,36 +130,32 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
   const contractDigits = literal(contract.slice(2))
   const idHead = literal(`{"v":${recordSchemaVersion},"id":"${chainId}:0x`)
   const chainHead = literal(`","chain":{"chain_id":${chainId},"contract":"${contract}","block_number":`)
-  // The markets met so far: each one's 64 id digits and its slug. A chain lists a handful, so a
-  // log's market is found by comparing digits, with no string made per log.
-  const marketIds: WordBytes[] = []
-  const marketSlugs: WordBytes[] = []
-  /** The market's slug as bytes, or undefined where the checked path would refuse its id. */
-  const marketSlug = (src: Uint8Array, at: number): WordBytes | undefined => {
-    for (let k = 0; k < marketIds.length; k++) if (matches(src, at, marketIds[k]!)) return marketSlugs[k]
-    if (!isHex(src, at, WORD)) return undefined
+  // The markets met so far. A chain lists a handful, so a log's market is found by comparing
+  // digits, with no string made per log.
+  const markets: Market[] = []
+  /** The log's market, or undefined where the checked path would refuse its id. */
+  const marketAt = (src: Uint8Array, at: number): Market | undefined => {
+    for (const market of markets) if (matchesAt(src, at, market.digits)) return market
+    if (!isLowercaseHex(src, at, WORD)) return undefined
     const digits = Buffer.from(src.subarray(at, at + WORD))
-    let slug: string
+    let id: string
     try {
-      slug = decodeMarketId(`0x${digits.toString('latin1')}`)
+      id = decodeMarketId(`0x${digits.toString('latin1')}`)
     } catch {
       return undefined
     }
     // log-to-json holds the slug to the record schema's pattern, as here.
-    if (!marketIdPattern.test(slug)) return undefined
-    const bytes = literal(slug)
-    if (marketIds.length < MAX_MARKETS) {
-      marketIds.push(wordBytes(digits))
-      marketSlugs.push(bytes)
-    }
-    return bytes
+    if (!marketIdPattern.test(id)) return undefined
+    const market = { digits: wordBytes(digits), slug: literal(id), id }
+    if (markets.length < MAX_MARKETS) markets.push(market)
+    return market
   }
 
   const parseLog = (src: Uint8Array, at: number, log: ParsedLog): boolean => {
     let p = at
-    if (!matches(src, p, LOG_ADDRESS) || !matches(src, p + LOG_ADDRESS.bytes.length, contractDigits)) return false
+    if (!matchesAt(src, p, LOG_ADDRESS) || !matchesAt(src, p + LOG_ADDRESS.bytes.length, contractDigits)) return false
     p += LOG_ADDRESS.bytes.length + 40
-    if (!matches(src, p, LOG_TOPICS)) return false
+    if (!matchesAt(src, p, LOG_TOPICS)) return false
     p += LOG_TOPICS.bytes.length
     const event = eventAt(layouts, src, p)
     if (event === undefined) return false
@@ -171,38 +164,38 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     p += WORD
     for (let t = 1; t < event.topics; t++) {
       // Each topic's digits are checked where they are read (writeFields, the market's slug).
-      if (!matches(src, p, NEXT_TOPIC)) return false
+      if (!matchesAt(src, p, NEXT_TOPIC)) return false
       log.topicsAt[t] = p + NEXT_TOPIC.bytes.length
       p += NEXT_TOPIC.bytes.length + WORD
     }
-    if (!matches(src, p, LOG_DATA)) return false
+    if (!matchesAt(src, p, LOG_DATA)) return false
     log.dataAt = p + LOG_DATA.bytes.length
     p = log.dataAt + event.words * WORD
     // The block hash's digits are checked once per block, by encodeLog.
-    if (!matches(src, p, LOG_BLOCK_HASH)) return false
+    if (!matchesAt(src, p, LOG_BLOCK_HASH)) return false
     log.blockHashAt = p + LOG_BLOCK_HASH.bytes.length
     p = log.blockHashAt + WORD
-    if (!matches(src, p, LOG_BLOCK_NUMBER)) return false
+    if (!matchesAt(src, p, LOG_BLOCK_NUMBER)) return false
     p += LOG_BLOCK_NUMBER.bytes.length
     let end = quantityEnd(src, p, 13)
     if (end < 0) return false
     log.blockNumber = hexValue(src, p, end)
-    if (!matches(src, end, LOG_TIMESTAMP)) return false
+    if (!matchesAt(src, end, LOG_TIMESTAMP)) return false
     log.timestampAt = end + LOG_TIMESTAMP.bytes.length
     log.timestampEnd = quantityEnd(src, log.timestampAt, 12)
-    if (log.timestampEnd < 0 || !matches(src, log.timestampEnd, LOG_TX_HASH)) return false
+    if (log.timestampEnd < 0 || !matchesAt(src, log.timestampEnd, LOG_TX_HASH)) return false
     log.txAt = log.timestampEnd + LOG_TX_HASH.bytes.length
     p = log.txAt + WORD
     // The transaction hash's digits are checked where the record's id is written.
-    if (!matches(src, p, LOG_TX_INDEX)) return false
+    if (!matchesAt(src, p, LOG_TX_INDEX)) return false
     p += LOG_TX_INDEX.bytes.length
     end = quantityEnd(src, p, 13)
-    if (end < 0 || !matches(src, end, LOG_INDEX)) return false
+    if (end < 0 || !matchesAt(src, end, LOG_INDEX)) return false
     p = end + LOG_INDEX.bytes.length
     end = quantityEnd(src, p, 13)
     if (end < 0) return false
     log.logIndex = hexValue(src, p, end)
-    if (!matches(src, end, LOG_END)) return false
+    if (!matchesAt(src, end, LOG_END)) return false
     log.end = end + LOG_END.bytes.length
     return true
   }
@@ -212,20 +205,20 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     let pos = start
     for (const field of log.event.fields) {
       const at = field.topic > 0 ? log.topicsAt[field.topic]! : log.dataAt + field.word * WORD
-      pos = put(out, pos, field.head)
+      pos = putAt(out, pos, field.head)
       switch (field.kind) {
         case 'bytes32':
-          pos = copyHex(src, at, WORD, out, put(out, pos, OUT_0X))
+          pos = copyHex(src, at, WORD, out, putAt(out, pos, OUT_0X))
           break
         case 'address':
           if (!isZeros(src, at, 24)) return -1
-          pos = copyHex(src, at + 24, 40, out, put(out, pos, OUT_0X))
+          pos = copyHex(src, at + 24, 40, out, putAt(out, pos, OUT_0X))
           break
         case 'side': {
           if (!isZeros(src, at, WORD - 1)) return -1
           const last = src[at + WORD - 1]
           if (last !== 0x30 && last !== 0x31) return -1
-          pos = put(out, pos, last === 0x31 ? OUT_SIDE_LONG : OUT_SIDE_SHORT)
+          pos = putAt(out, pos, last === 0x31 ? OUT_SIDE_LONG : OUT_SIDE_SHORT)
           break
         }
         case 'uint':
@@ -251,9 +244,9 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     if (blockNumber < state.lastBlock || (blockNumber === state.lastBlock && logIndex <= state.lastIndex)) return -1
     if (blockNumber === state.lastBlock) {
       // One block, one hash: the parsed path keys timestamps by hash, taking a run's first log's.
-      if (!sameWord(body, log.blockHashAt, state.blockHashAt)) return -1
+      if (!sameBytes(body, log.blockHashAt, state.blockHashAt, WORD)) return -1
     } else {
-      if (!isHex(body, log.blockHashAt, WORD)) return -1
+      if (!isLowercaseHex(body, log.blockHashAt, WORD)) return -1
       const hash = Buffer.from(body.buffer, body.byteOffset + log.blockHashAt, WORD).toString('latin1')
       if (state.blocks.has(hash)) return -1
       state.blocks.add(hash)
@@ -262,23 +255,23 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
     }
     state.lastBlock = blockNumber
     state.lastIndex = logIndex
-    const slug = marketSlug(body, log.topicsAt[log.event.marketTopic]!)
-    if (slug === undefined) return -1
+    const market = marketAt(body, log.topicsAt[log.event.marketTopic]!)
+    if (market === undefined) return -1
     const records = state.records
-    const out = records.room(RECORD_ROOM)
-    let pos = records.size
-    pos = copyHex(body, log.txAt, WORD, out, put(out, pos, idHead))
+    const out = records.reserve(RECORD_ROOM)
+    let pos = records.size()
+    pos = copyHex(body, log.txAt, WORD, out, putAt(out, pos, idHead))
     if (pos < 0) return -1
-    pos = writeInteger(logIndex, out, put(out, pos, OUT_HASH_LOG))
-    pos = put(out, put(out, pos, log.event.typePart), slug)
-    pos = writeInteger(blockNumber, out, put(out, pos, chainHead))
-    pos = copy(body, log.blockHashAt, WORD, out, put(out, pos, OUT_BLOCK_HASH))
-    pos = copy(body, log.txAt, WORD, out, put(out, pos, OUT_TX_HASH))
-    pos = writeInteger(logIndex, out, put(out, pos, OUT_LOG_INDEX))
-    pos = writeInteger(state.timestamp, out, put(out, pos, OUT_TIMESTAMP))
-    pos = writeFields(body, log, out, put(out, pos, OUT_DATA))
+    pos = writeInteger(logIndex, out, putAt(out, pos, OUT_HASH_LOG))
+    pos = putAt(out, putAt(out, pos, log.event.typePart), market.slug)
+    pos = writeInteger(blockNumber, out, putAt(out, pos, chainHead))
+    pos = copyAt(body, log.blockHashAt, WORD, out, putAt(out, pos, OUT_BLOCK_HASH))
+    pos = copyAt(body, log.txAt, WORD, out, putAt(out, pos, OUT_TX_HASH))
+    pos = writeInteger(logIndex, out, putAt(out, pos, OUT_LOG_INDEX))
+    pos = writeInteger(state.timestamp, out, putAt(out, pos, OUT_TIMESTAMP))
+    pos = writeFields(body, log, out, putAt(out, pos, OUT_DATA))
     if (pos < 0) return -1
-    records.add(put(out, pos, OUT_END), blockNumber, logIndex, log.event.type, slug)
+    records.added(putAt(out, pos, OUT_END), blockNumber, logIndex, log.event.type, market.id)
     return log.end
   }
 
@@ -300,7 +293,7 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
   return (body, range) => {
     const start = resultStart(body)
     if (start < 0) return undefined
-    const state: AnswerState = { range, log: emptyParsedLog(layouts[0]!), records: new RecordsOut(body.length), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
+    const state: AnswerState = { range, log: emptyParsedLog(layouts[0]!), records: createEncodedRecordsBuilder(body.length + RECORD_ROOM), blocks: new Set(), lastBlock: -1, lastIndex: -1, blockHashAt: -1, timestamp: 0 }
     const close = encodeLogs(body, start, state)
     if (close < 0 || !isAnswerEnd(body, close)) return undefined
     const encoded = state.records.finish()
@@ -312,7 +305,8 @@ export function createLogsAnswerReader(options: AnswerReaderOptions): LogsAnswer
 interface AnswerState {
   readonly range: BlockRange
   readonly log: ParsedLog
-  readonly records: RecordsOut
+  /** Sized from the answer: a record takes a little less than its log. */
+  readonly records: EncodedRecordsBuilder
   /** The block hashes met so far, each once. */
   readonly blocks: Set<string>
   lastBlock: number
@@ -324,12 +318,12 @@ interface AnswerState {
 
 /** The position of the result array's first element, or -1 for any other answer. */
 function resultStart(body: Uint8Array): number {
-  if (!matches(body, 0, ANSWER_HEAD)) return -1
+  if (!matchesAt(body, 0, ANSWER_HEAD)) return -1
   let p = ANSWER_HEAD.bytes.length
   const idStart = p
   while (p < body.length && p - idStart < 16 && body[p]! >= 0x30 && body[p]! <= 0x39) p++
   // A JSON number: no leading zero.
-  if (p === idStart || (body[idStart] === 0x30 && p - idStart > 1) || !matches(body, p, RESULT_HEAD)) return -1
+  if (p === idStart || (body[idStart] === 0x30 && p - idStart > 1) || !matchesAt(body, p, RESULT_HEAD)) return -1
   return p + RESULT_HEAD.bytes.length
 }
 
@@ -337,56 +331,4 @@ function resultStart(body: Uint8Array): number {
 function isAnswerEnd(body: Uint8Array, close: number): boolean {
   const at = close + 1
   return body[at] === 0x7d && (at + 1 === body.length || (at + 2 === body.length && body[at + 1] === 0x0a))
-}
-
-function sameWord(src: Uint8Array, a: number, b: number): boolean {
-  return sameBytes(src, a, b, WORD)
-}
-
-/** The EncodedRecords being written: one growing buffer and the per-record columns. */
-class RecordsOut {
-  private bytes: Buffer
-  size = 0
-  private readonly ends: number[] = []
-  private readonly blockNumbers: number[] = []
-  private readonly logIndexes: number[] = []
-  private readonly types: ChainEventRecord['type'][] = []
-  private readonly marketCodes: number[] = []
-  private readonly markets: string[] = []
-  private readonly codes = new Map<WordBytes, number>()
-
-  /** `expected`: the bytes the records will take about (a record is a little smaller than its log). */
-  constructor(expected: number) {
-    this.bytes = Buffer.allocUnsafe(expected + RECORD_ROOM)
-  }
-
-  /** The buffer, with at least `bytes` free after `size`. */
-  room(bytes: number): Buffer {
-    if (this.size + bytes > this.bytes.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.size + bytes, this.bytes.length * 2))
-      this.bytes.copy(next, 0, 0, this.size)
-      this.bytes = next
-    }
-    return this.bytes
-  }
-
-  add(end: number, blockNumber: number, logIndex: number, type: ChainEventRecord['type'], slug: WordBytes): void {
-    this.size = end
-    this.ends.push(end)
-    this.blockNumbers.push(blockNumber)
-    this.logIndexes.push(logIndex)
-    this.types.push(type)
-    let code = this.codes.get(slug)
-    if (code === undefined) {
-      code = this.markets.length
-      this.markets.push(Buffer.from(slug.bytes).toString('latin1'))
-      this.codes.set(slug, code)
-    }
-    this.marketCodes.push(code)
-  }
-
-  finish(): EncodedRecords {
-    const { ends, blockNumbers, logIndexes, types, marketCodes, markets } = this
-    return { count: ends.length, bytes: this.bytes.subarray(0, this.size), ends, blockNumbers, logIndexes, types, marketCodes, markets }
-  }
 }
