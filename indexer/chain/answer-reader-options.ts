@@ -1,6 +1,6 @@
-// What the answer reader (logs-answer-reader.ts) needs of the record mapping, as plain data a
-// worker thread can take: the chain id, the contract and the events' topic0s, computed here from the
-// perp ABI so that the reader's thread loads neither viem nor zod.
+// What the answer reader (logs-answer-reader.ts) needs of the record mapping, as plain data: the
+// chain id, the contract and the events' topic0s, computed here from the perp ABI, so that the
+// reader itself imports neither viem nor zod.
 import { toEventSelector, type Abi, type AbiEvent } from 'viem'
 import { perpExchangeAbi } from '../../contracts-abi/perp-exchange.abi.ts'
 import { addressPattern } from '../records/record-patterns.ts'
