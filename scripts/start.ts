@@ -12,6 +12,7 @@ import { openConfiguredLog } from '../indexer/log/open-log.ts'
 import { ConfigError, optionSchemas, parseCommandLine, type ConfigOf } from '../indexer/runtime/command-line.ts'
 import { commandMain } from '../indexer/runtime/command-main.ts'
 import { createLogger, type Logger } from '../indexer/runtime/logger.ts'
+import { createMetricsRegistry } from '../indexer/runtime/metrics.ts'
 import { parseServeConfig, resolveServeConfig } from '../gateway/config.ts'
 import { createServe, type Serve } from '../gateway/serve.ts'
 import { startAnvil, type Anvil } from './devnet/anvil-process.ts'
@@ -78,8 +79,10 @@ async function run(config: StartConfig, parts: Parts, logger: Logger, env: Env):
   const serveConfig = resolveServeConfig(parsedOrThrow(parseServeConfig([], shared)))
   // One log for both: serve's consumer is woken by each append instead of polling the file.
   parts.log = openConfiguredLog(indexerConfig, 'perp-start', logger)
-  parts.indexer = createIndexer(indexerConfig, { logger: logger.child({ component: 'indexer' }), log: parts.log })
-  parts.serve = createServe(serveConfig, { logger: logger.child({ component: 'serve' }), log: parts.log })
+  // One registry for both, so the gateway's /metrics shows the indexer's too (blocks behind head, RPC errors, reorgs).
+  const metrics = createMetricsRegistry()
+  parts.indexer = createIndexer(indexerConfig, { logger: logger.child({ component: 'indexer' }), log: parts.log, metrics })
+  parts.serve = createServe(serveConfig, { logger: logger.child({ component: 'serve' }), log: parts.log, metrics })
   const indexerDone = parts.indexer.run()
   const serveDone = parts.serve.run()
   await Promise.race([waitForPort(parts.serve), serveDone, indexerDone])

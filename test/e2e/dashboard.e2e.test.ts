@@ -85,6 +85,17 @@ describe('npm start and the dashboard in chromium', () => {
     expect(startedWithin).toBeLessThan(90_000)
   })
 
+  it('serves the indexer metrics beside the projections and gateway ones on the metrics URL it prints', async () => {
+    const metricsUrl = /metrics\s+(http:\/\/\S+\/metrics)/.exec(stdout)?.[1]
+    expect(metricsUrl).toBeDefined()
+    // The indexer writes the chain's head once its backfill reached it; the projections' once they folded a batch.
+    const text = await until('indexer and projection metrics', async () => {
+      const body = await (await fetch(metricsUrl!)).text()
+      return /^perp_chain_head_block \d+/m.test(body) && /^perp_projection_records_total\{/m.test(body) ? body : undefined
+    }, 60_000)
+    expect(text).toMatch(/^perp_live_tail_blocks_behind_head \d+/m)
+  })
+
   it('shows live prices, then a hard-to-miss liquidation warning for an address at risk', async () => {
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] })
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
