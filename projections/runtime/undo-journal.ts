@@ -116,14 +116,18 @@ function append(state: JournalState, entry: AppliedEvent): void {
   slot.record_ids.push(entry.record_id)
   for (const image of entry.undo) {
     // The block's first image of a row is the one from before the block.
-    if (slot.undoKeys.has(imageKey(image))) continue
-    slot.undoKeys.add(imageKey(image))
+    const key = imageKey(image)
+    if (slot.undoKeys.has(key)) continue
+    slot.undoKeys.add(key)
     slot.undo.push(image)
   }
   slot.stored = false
   state.appliedIds.add(entry.record_id)
+  // A new cursor only when the head moves: once per block, not per event.
   const cursor = cursorOf(state, entry.market_id)
-  state.cursors.set(entry.market_id, { ...cursor, head_block: Math.max(cursor.head_block, entry.block_number) })
+  if (entry.block_number > cursor.head_block || !state.cursors.has(entry.market_id)) {
+    state.cursors.set(entry.market_id, { ...cursor, head_block: Math.max(cursor.head_block, entry.block_number) })
+  }
   state.touched.add(entry.market_id)
 }
 

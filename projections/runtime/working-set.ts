@@ -9,7 +9,7 @@ import type { FoldStep, FoldView } from '../fold/fold-step.ts'
 import type { ProjectionRecord } from '../fold/projection-record.ts'
 import type { MarketRow, PositionRow, RowWrite, TickRow } from '../fold/read-model-rows.ts'
 import type { ReadModelStore, StoreCommit } from '../store/read-model-store.ts'
-import { createUndoJournal, imageKey, type UndoJournal } from './undo-journal.ts'
+import { createUndoJournal, type UndoJournal } from './undo-journal.ts'
 
 export interface WorkingSetOptions {
   /** The deepest reorg undone: a market's blocks more than this far below its newest folded block are final. */
@@ -64,7 +64,8 @@ export function createWorkingSet(store: ReadModelStore, options: WorkingSetOptio
   /** null: the store has no such position. */
   let positions = new Map<string, PositionRow | null>()
   let journal: UndoJournal = createUndoJournal(finalityDepth, [], [])
-  let dirty = new Map<string, RowWrite>()
+  /** Per table, per key, the row's last write since the last commit. */
+  let dirty = new Map<RowWrite['table'], Map<string, RowWrite>>()
   /** Positions read or written since the last commit: the only ones eviction needs to look at. */
   let batchPositions = new Set<string>()
   /**
@@ -92,7 +93,9 @@ export function createWorkingSet(store: ReadModelStore, options: WorkingSetOptio
   }
 
   function applyWrite(write: RowWrite): void {
-    dirty.set(imageKey(write), write)
+    let tableWrites = dirty.get(write.table)
+    if (tableWrites === undefined) dirty.set(write.table, (tableWrites = new Map()))
+    tableWrites.set(write.key, write)
     if (write.table === 'markets') {
       if (write.row === undefined) markets.delete(write.key)
       else markets.set(write.key, write.row)
@@ -117,7 +120,9 @@ export function createWorkingSet(store: ReadModelStore, options: WorkingSetOptio
 
   function takeCommit(): PendingCommit {
     const { upserts, deletes, cursors } = journal.settle()
-    const pending = { writes: [...dirty.values()], journalDeletes: deletes, journalUpserts: upserts, cursors }
+    const writes: RowWrite[] = []
+    for (const tableWrites of dirty.values()) for (const write of tableWrites.values()) writes.push(write)
+    const pending = { writes, journalDeletes: deletes, journalUpserts: upserts, cursors }
     dirty = new Map()
     evictPositions(positions, batchPositions, maxCachedPositions)
     batchPositions = new Set()
