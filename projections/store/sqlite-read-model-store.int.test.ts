@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ProjectionRecord } from '../fold/projection-record.ts'
-import { readModelTableNames, readModelTables, type PositionRow } from '../fold/read-model-rows.ts'
+import { readModelTableNames, readModelTables, type PositionRow, type RowWrite } from '../fold/read-model-rows.ts'
 import { generateChainHistory } from '../test-support/chain-history.ts'
 import { foldIntoMemory, foldIntoStore } from '../test-support/fold-into-memory.ts'
 import { createRandom, interleave } from '../test-support/random.ts'
@@ -150,6 +150,38 @@ describe('SQLite read-model store', () => {
     expect(() => commit({ offsets, updates: [{ table: 'positions', key: '0xc', row: row('0xc', 'closed') }] })).toThrow(KnownRowError)
     expect(store.findPosition('0xa')?.status).toBe('closed')
     expect(store.findPosition('0xc')).toBeUndefined()
+    expect(store.loadOffsets()).toEqual([])
+  })
+
+  it('inserts many new rows of several tables in multi-row statements and names the row whose key is stored already', () => {
+    const store = open()
+    const folded = foldIntoMemory()
+    folded.fold(history(12).live)
+    const template = folded.store.rows('positions')[0]!
+    const id = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`
+    const position = (n: number): RowWrite => ({ table: 'positions', key: id(n), row: { ...template, position_id: id(n), status: 'open' } })
+    const market = folded.store.rows('markets')[0]!
+    const commit = (parts: Partial<StoreCommit>): void =>
+      store.commit({ writes: [], journalDeletes: [], journalUpserts: [], cursors: [], offsets: [], ...parts })
+    // 37 positions: two whole chunks and five single rows, then a market of another table.
+    const first = Array.from({ length: 37 }, (_, n) => position(n))
+    commit({ inserts: [...first, { table: 'markets', key: market.market_id, row: market }] })
+    expect(store.db.prepare('SELECT position_id FROM positions ORDER BY position_id').pluck().all()).toEqual(first.map((w) => w.key))
+    expect(store.loadMarkets()).toEqual([market])
+
+    // Key 0x0022 (34) is stored: a chunk holding it fails, and the error names that row.
+    const offsets = [{ topic: 'perp.events.v1', partition: 0, next_offset: 9 }]
+    const again = [...Array.from({ length: 20 }, (_, n) => position(100 + n)), position(34), ...Array.from({ length: 11 }, (_, n) => position(200 + n))]
+    let error: unknown
+    try {
+      commit({ offsets, inserts: again })
+    } catch (thrown) {
+      error = thrown
+    }
+    expect(error).toBeInstanceOf(KnownRowError)
+    expect((error as KnownRowError).key).toBe(id(34))
+    expect(store.findPosition(id(100))).toBeUndefined()
+    expect(store.db.prepare('SELECT count(*) FROM positions').pluck().get()).toBe(37)
     expect(store.loadOffsets()).toEqual([])
   })
 

@@ -95,10 +95,15 @@ function keyLast(table: ReadModelTable, values: ColumnValue[]): ColumnValue[] {
   return values
 }
 
-function insertSql(table: ReadModelTable): string {
+function insertSql(table: ReadModelTable, rows = 1): string {
   const { columns } = readModelTables[table]
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
+  const tuple = `(${columns.map(() => '?').join(', ')})`
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(rows).fill(tuple).join(', ')}`
 }
+
+// New rows of a table go in by multi-row INSERTs of this many: about a sixth less CPU per position
+// row than one statement per row (measured on real rows, 10k per transaction in key order).
+const ROWS_PER_INSERT = 16
 
 function upsertSql(table: ReadModelTable): string {
   const { key, columns } = readModelTables[table]
@@ -121,6 +126,9 @@ function createTableStatements(db: Database.Database) {
         {
           upsert: db.prepare(upsertSql(table)),
           insert: db.prepare(insertSql(table)),
+          insertChunk: db.prepare(insertSql(table, ROWS_PER_INSERT)),
+          /** The chunk's parameters, reused from chunk to chunk. */
+          chunkValues: new Array<ColumnValue>(ROWS_PER_INSERT * columns.length),
           update: db.prepare(updateSql(table)),
           delete: db.prepare(`DELETE FROM ${table} WHERE ${key} = ?`),
           all: db.prepare(`SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${key}`).raw(true),
@@ -156,6 +164,45 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
     }
   }
 
+  /**
+   * Inserts ROWS_PER_INSERT writes of one table from `at` by one statement. False, with nothing
+   * inserted, when one of them is a delete or its key is stored already: the caller then inserts
+   * them one by one, which names the row at fault.
+   */
+  function insertChunk(writes: readonly RowWrite[], at: number): boolean {
+    const { table } = writes[at]!
+    const statements = tableStatements(table)
+    const values = statements.chunkValues
+    let n = 0
+    for (let i = at; i < at + ROWS_PER_INSERT; i++) {
+      const row = writes[i]!.row
+      if (row === undefined) return false
+      for (const value of rowValues(table, row)) values[n++] = value
+    }
+    try {
+      statements.insertChunk.run(values)
+      return true
+    } catch (error) {
+      // A failed statement inserts none of its rows.
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false
+      throw error
+    }
+  }
+
+  /** Inserts the writes (a table's writes next to each other) in chunks, the rest row by row. */
+  function insertRows(writes: readonly RowWrite[]): void {
+    let i = 0
+    while (i < writes.length) {
+      const { table } = writes[i]!
+      let end = i + 1
+      while (end < writes.length && writes[end]!.table === table) end++
+      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) {
+        if (!insertChunk(writes, i)) for (let k = i; k < i + ROWS_PER_INSERT; k++) insertRow(writes[k]!)
+      }
+      for (; i < end; i++) insertRow(writes[i]!)
+    }
+  }
+
   function updateRow(write: RowWrite): void {
     const statements = tableStatements(write.table)
     const { changes } = write.row === undefined ? statements.delete.run(write.key) : statements.update.run(keyLast(write.table, rowValues(write.table, write.row)))
@@ -168,7 +215,7 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
       if (write.row === undefined) statements.delete.run(write.key)
       else statements.upsert.run(rowValues(write.table, write.row))
     }
-    for (const write of batch.inserts ?? []) insertRow(write)
+    insertRows(batch.inserts ?? [])
     for (const write of batch.updates ?? []) updateRow(write)
     for (const key of batch.journalDeletes) deleteJournal.run(key)
     for (const b of batch.journalUpserts) {
