@@ -197,25 +197,20 @@ function createRangeFetcher(deps: BackfillDeps, instruments: Instruments, sizer:
   async function fetch(range: BlockRange): Promise<AnyRange | readonly [BlockRange, BlockRange]> {
     const through = header(() => deps.rpc.getBlockByNumber(range.to), `block #${range.to}`)
     through.catch(() => undefined)
-    let logs: RawLog[]
+    let answer: Awaited<ReturnType<typeof getLogs>>
     try {
-      const answer = await retried(() => getLogs(range))
-      if ('read' in answer) {
-        sizer.succeeded(range, answer.read.logs)
-        instruments.ranges.inc({ outcome: 'ok' })
-        instruments.answers.inc({ reader: 'layout' })
-        return { from: range.from, through: await through, encoded: answer.read.encoded }
-      }
-      logs = answer.logs
+      answer = await retried(() => getLogs(range))
     } catch (error) {
       if (!(error instanceof RpcError && error.shouldSplit)) throw error
       instruments.ranges.inc({ outcome: 'split' })
       deps.logger.debug('range refused; splitting', { from: range.from, to: range.to, kind: error.kind })
       return sizer.split(range, error)
     }
-    sizer.succeeded(range, logs.length)
+    sizer.succeeded(range, 'read' in answer ? answer.read.logs : answer.logs.length)
     instruments.ranges.inc({ outcome: 'ok' })
-    instruments.answers.inc({ reader: 'parsed' })
+    instruments.answers.inc({ reader: 'read' in answer ? 'layout' : 'parsed' })
+    if ('read' in answer) return { from: range.from, through: await through, encoded: answer.read.encoded }
+    const { logs } = answer
     const timestamps = await blockTimestamps(logs, (hash) => header(() => deps.rpc.getBlockByHash(hash), `block ${hash}`))
     return { from: range.from, through: await through, ...build.build(logs, timestamps, range) }
   }
