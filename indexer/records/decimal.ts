@@ -38,10 +38,15 @@ export class DecimalRangeError extends RangeError {
 // Powers of ten up to 10^36, computed once: the fold parses several amounts per record.
 const powersOfTen: readonly bigint[] = Array.from({ length: 37 }, (_, i) => 10n ** BigInt(i))
 
-function scaleOf(decimals: number): bigint {
+/** Throws unless `decimals` is a non-negative integer: a scale every amount function can use. */
+function checkDecimals(decimals: number): void {
   if (!Number.isInteger(decimals) || decimals < 0) {
     throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
   }
+}
+
+function scaleOf(decimals: number): bigint {
+  checkDecimals(decimals)
   return powersOfTen[decimals] ?? 10n ** BigInt(decimals)
 }
 
@@ -54,9 +59,7 @@ const zeroRuns: readonly string[] = Array.from({ length: 37 }, (_, i) => '0'.rep
  * more fractional digits than `decimals` (which could not be represented without rounding).
  */
 export function parseDecimal(text: string, decimals: number = WAD_DECIMALS): bigint {
-  if (!Number.isInteger(decimals) || decimals < 0) {
-    throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
-  }
+  checkDecimals(decimals)
   if (typeof text !== 'string') throw new DecimalFormatError(String(text), 'not a string')
   if (!plainDecimalPattern.test(text)) throw new DecimalFormatError(text, 'expected digits with an optional "-" and "."')
   // The digits with the point taken out and the fraction padded to `decimals`, parsed once: a single
@@ -77,9 +80,7 @@ export function parseDecimal(text: string, decimals: number = WAD_DECIMALS): big
  * string slicing is several times faster than bigint division and modulo.
  */
 export function formatDecimal(value: bigint, decimals: number = WAD_DECIMALS): string {
-  if (!Number.isInteger(decimals) || decimals < 0) {
-    throw new DecimalRangeError(`decimals must be a non-negative integer, got ${decimals}`)
-  }
+  checkDecimals(decimals)
   const negative = value < 0n
   const digits = (negative ? -value : value).toString()
   const cut = digits.length - decimals
