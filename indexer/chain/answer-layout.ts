@@ -48,8 +48,8 @@ export interface EventLayout {
   readonly fields: readonly Field[]
 }
 
-export const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1')
-export const literal = (text: string): WordBytes => wordBytes(ascii(text))
+/** `text`'s bytes (ASCII) as a literal to compare or write a word at a time. */
+export const literal = (text: string): WordBytes => wordBytes(Buffer.from(text, 'latin1'))
 
 type Arg = readonly [json: string, kind: FieldKind, topic: number, word: number]
 

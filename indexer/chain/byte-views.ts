@@ -19,16 +19,13 @@ export function readView(bytes: Uint8Array): DataView<ArrayBufferLike> {
 }
 
 /** A view over the buffer being written. */
-export function writeView(bytes: Uint8Array): DataView<ArrayBufferLike> {
+function writeView(bytes: Uint8Array): DataView<ArrayBufferLike> {
   if (bytes !== writeBytes) {
     writeBytes = bytes
     writeDataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
   return writeDataView
 }
-
-/** Four '0' digits as one big-endian int32. */
-export const FOUR_ZEROS = 0x30303030
 
 /** Bytes with their leading whole words as big-endian int32s, for word-at-a-time compares and copies. */
 export interface WordBytes {

@@ -1,5 +1,5 @@
 // The record version and field patterns, without zod: record-fields.ts builds the schemas from them,
-// and code that runs where zod is not loaded (the backfill's answer reader thread) reads them here.
+// and code that need not load zod (the backfill's answer reader and its options) reads them here.
 
 /** The `v` of every record this code writes and reads. */
 export const recordSchemaVersion = 1
