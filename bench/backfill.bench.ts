@@ -79,7 +79,7 @@ interface Chain {
 // USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every Linux this runs on.
 const CLOCK_TICKS_PER_S = 100
 
-/** anvil's user + system CPU time in ms, or undefined where /proc cannot tell (not Linux). */
+/** A process's user + system CPU time in ms, or undefined where /proc cannot tell (not Linux). */
 function processCpuMs(pid: number): number | undefined {
   try {
     // The fields after the command name (which may hold spaces) start at the state, field 3.

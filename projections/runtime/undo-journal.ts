@@ -123,11 +123,10 @@ function append(state: JournalState, entry: AppliedEvent): void {
   }
   slot.stored = false
   state.appliedIds.add(entry.record_id)
-  // A new cursor only when the head moves: once per block, not per event.
+  // A new cursor only when the head moves (a market's first event always moves it from -1): once
+  // per block, not per event.
   const cursor = cursorOf(state, entry.market_id)
-  if (entry.block_number > cursor.head_block || !state.cursors.has(entry.market_id)) {
-    state.cursors.set(entry.market_id, { ...cursor, head_block: Math.max(cursor.head_block, entry.block_number) })
-  }
+  if (entry.block_number > cursor.head_block) state.cursors.set(entry.market_id, { ...cursor, head_block: entry.block_number })
   state.touched.add(entry.market_id)
 }
 
