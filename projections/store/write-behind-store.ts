@@ -25,6 +25,12 @@ export interface WriteBehindStore extends ReadModelStore {
 export interface WriteBehindOptions {
   /** A commit that leaves more row writes pending than this flushes them (memory bound). */
   readonly maxPendingRows: number
+  /**
+   * Asked after a commit that leaves more than `minPendingRows` (default 0) row writes pending:
+   * true flushes them before the bound is reached (the process is short of memory).
+   */
+  readonly underPressure?: () => boolean
+  readonly minPendingRows?: number
 }
 
 function storedKeysOf(store: ReadModelStore, table: ReadModelTable): Set<string> {
@@ -41,6 +47,10 @@ function storedKeysOf(store: ReadModelStore, table: ReadModelTable): Set<string>
 export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehindOptions): WriteBehindStore {
   if (!Number.isSafeInteger(options.maxPendingRows) || options.maxPendingRows < 1) {
     throw new RangeError(`maxPendingRows must be a positive integer, got ${options.maxPendingRows}`)
+  }
+  const minPendingRows = options.minPendingRows ?? 0
+  if (!Number.isSafeInteger(minPendingRows) || minPendingRows < 0) {
+    throw new RangeError(`minPendingRows must be a non-negative integer, got ${minPendingRows}`)
   }
   /** Per table, the final image of each row written since the last flush (undefined: deleted). */
   let rows = new Map<ReadModelTable, Map<string, RowWrite>>()
@@ -114,7 +124,7 @@ export function createWriteBehindStore(inner: ReadModelStore, options: WriteBehi
     for (const block of batch.journalUpserts) journal.set(block.block_key, block)
     for (const cursor of batch.cursors) cursors.set(cursor.market_id, cursor)
     for (const offset of batch.offsets) offsets.set(`${offset.topic}\u0000${offset.partition}`, offset)
-    if (rowCount > options.maxPendingRows) flush()
+    if (rowCount > options.maxPendingRows || (rowCount > minPendingRows && options.underPressure?.() === true)) flush()
   }
 
   function findPosition(positionId: string): PositionRow | undefined {

@@ -165,7 +165,23 @@ describe('write-behind store', () => {
     expect(inner.findPosition('0xa')?.status).toBe('open')
   })
 
-  it('refuses a bound that is not a positive integer', () => {
+  it('flushes before the bound while under memory pressure, once more than minPendingRows are pending', () => {
+    const inner = recordingStore()
+    let pressure = false
+    const store = createWriteBehindStore(inner, { maxPendingRows: 100, minPendingRows: 1, underPressure: () => pressure })
+    store.commit(commitOf({ writes: [write('0xa', 'open'), write('0xb', 'open')] }))
+    expect(inner.commits).toEqual([])
+    pressure = true
+    store.commit(commitOf({ writes: [write('0xc', 'open')] }))
+    expect(inner.commits).toHaveLength(1)
+    expect(store.pendingRows).toBe(0)
+    store.commit(commitOf({ writes: [write('0xd', 'open')] }))
+    expect(inner.commits).toHaveLength(1)
+    expect(store.pendingRows).toBe(1)
+  })
+
+  it('refuses a bound that is not a positive integer, and a negative minPendingRows', () => {
     expect(() => createWriteBehindStore(createMemoryReadModelStore(), { maxPendingRows: 0 })).toThrow(/maxPendingRows/)
+    expect(() => createWriteBehindStore(createMemoryReadModelStore(), { maxPendingRows: 1, minPendingRows: -1 })).toThrow(/minPendingRows/)
   })
 })
