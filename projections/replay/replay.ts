@@ -17,7 +17,7 @@ import { createProgress } from '../../indexer/runtime/progress.ts'
 import { defaultProjectionTopics, type ProjectionTopics } from '../fold/projection-record.ts'
 import { createProjectionRuntime } from '../runtime/projection-runtime.ts'
 import type { ConsumerOffset } from '../store/read-model-store.ts'
-import { openReadModelStore, type SqliteReadModelStore } from '../store/sqlite-read-model-store.ts'
+import { BULK_HELD_ROWS, openReadModelStore, type SqliteReadModelStore } from '../store/sqlite-read-model-store.ts'
 import { stateHash as computeStateHash } from '../store/state-hash.ts'
 import { assertNotInUse, freshFileOf, removeAbandonedFreshFiles, removeSqliteFile, swapInFile } from './swap-file.ts'
 import { foldTicks, tickFoldCommit, type TickFold } from './tick-fold.ts'
@@ -119,7 +119,8 @@ export function createReplay(deps: ReplayDeps): Replay {
     removeSqliteFile(freshPath)
     const abandoned = existsSync(dirname(targetPath)) ? removeAbandonedFreshFiles(targetPath) : []
     if (abandoned.length > 0) logger.info('removed the fresh files of replays that were killed', { paths: abandoned })
-    const store = openReadModelStore({ path: freshPath, bulk: true })
+    // Rows are held in memory only where the fold is what the replay waits for (BULK_HELD_ROWS).
+    const store = openReadModelStore({ path: freshPath, bulk: true, ...(log.backend === 'embedded' ? { bulkHeldRows: BULK_HELD_ROWS } : {}) })
     let folded = 0
     let stateHash: string
     let foldSeconds: number

@@ -185,6 +185,28 @@ describe('SQLite read-model store', () => {
     expect(store.loadOffsets()).toEqual([])
   })
 
+  it('writes a bulk load after 10k pending rows by default, and holds up to bulkHeldRows in memory while its RSS is under the budget', () => {
+    const folded = foldIntoMemory()
+    folded.fold(history(12).live)
+    const template = folded.store.rows('positions')[0]!
+    const id = (n: number): string => `0x${n.toString(16).padStart(6, '0')}`
+    const writes = Array.from({ length: 12_000 }, (_, n): RowWrite => ({ table: 'positions', key: id(n), row: { ...template, position_id: id(n), status: 'open' } }))
+    const stored = (store: SqliteReadModelStore): unknown => store.db.prepare('SELECT count(*) FROM positions').pluck().get()
+    const bulk = (name: string, held?: { bulkHeldRows: number; bulkRssBudgetBytes: number }): SqliteReadModelStore => {
+      const store = openReadModelStore({ path: join(dir, name), bulk: true, ...held })
+      opened.push(store)
+      store.commit({ writes, journalDeletes: [], journalUpserts: [], cursors: [], offsets: [] })
+      return store
+    }
+    expect(stored(bulk('default.db'))).toBe(12_000)
+    const holding = bulk('holding.db', { bulkHeldRows: 20_000, bulkRssBudgetBytes: Number.MAX_SAFE_INTEGER })
+    expect(stored(holding)).toBe(0)
+    expect(holding.findPosition(id(11_999))?.status).toBe('open')
+    holding.loadOffsets()
+    expect(stored(holding)).toBe(12_000)
+    expect(stored(bulk('over-budget.db', { bulkHeldRows: 20_000, bulkRssBudgetBytes: 0 }))).toBe(12_000)
+  })
+
   it('gives a file whose bulk load stopped before its indexes were built the missing indexes when opened', () => {
     openReadModelStore({ path, bulk: true }).close()
     const store = open()

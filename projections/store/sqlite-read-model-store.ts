@@ -45,6 +45,13 @@ export interface ReadModelStoreOptions {
    * buildDeferredIndexes, but close() does not: a bulk file is complete once its indexes are built.
    */
   readonly bulk?: boolean
+  /**
+   * How many row writes a bulk load holds in memory before writing them (default 10k), while the
+   * process's RSS stays under bulkRssBudgetBytes (default 450 MB). More rows, fewer writes: see
+   * BULK_HELD_ROWS.
+   */
+  readonly bulkHeldRows?: number
+  readonly bulkRssBudgetBytes?: number
 }
 
 // synchronous=NORMAL: an OS crash may lose the last commits, but the offsets go with them, so their
@@ -254,32 +261,36 @@ function* positionPages(db: Database.Database, pageSize: number): Generator<Posi
   }
 }
 
-// A bulk load's commits are merged in memory up to this many row writes (under 1 KB each) before
-// they go to SQLite (write-behind-store.ts). Enough for a 1M-record replay's 173k rows to go down
-// once, at the end: a position is then inserted as it ends up, never inserted open and updated
-// closed (an update cost about twice an insert: a random page of a table larger than the cache),
-// and a closed position is found in memory, not read back. Against 10k: about 15% less CPU on the
-// chain-event thread (median of alternating runs) for about 30 MB more peak RSS. A larger log is
-// flushed every this many rows, so memory stays bounded.
-const BULK_PENDING_ROWS = 200_000
-// Rows are held so only while the process's RSS stays under this budget; above it, every commit
-// that leaves more than BULK_MIN_PENDING_ROWS pending flushes them. A replay from Kafka reads
-// slower than the fold runs, so holding rows gains it nothing, and its client's buffers leave it
-// less room: there 200k rows cost 70 MB more peak RSS (540 against 471 MB) for the same rate.
+// A bulk load's commits are merged in memory, by default up to this many row writes (under 1 KB
+// each), before they go to SQLite (write-behind-store.ts).
+const BULK_PENDING_ROWS = 10_000
+/**
+ * Enough rows for a 1M-record replay's 173k to go down once, at the end: a position is then
+ * inserted as it ends up, never inserted open and updated closed (an update cost about twice an
+ * insert: a random page of a table larger than the cache), and a closed position is found in
+ * memory, not read back. Against 10k: about 15% less CPU on the chain-event thread (median of
+ * alternating runs) for about 30 MB more peak RSS. Worth it only where the fold is what a replay
+ * waits for: from Kafka, which reads slower than the fold runs, the rate stayed the same (80k
+ * records/s) and peak RSS rose from 469 to 540-556 MB, so a replay holds rows from the embedded
+ * log only.
+ */
+export const BULK_HELD_ROWS = 200_000
+// Rows beyond the default are held only while the process's RSS stays under this budget; above it,
+// every commit that leaves more than BULK_PENDING_ROWS pending flushes them.
 const BULK_RSS_BUDGET_BYTES = 450 * 2 ** 20
-const BULK_MIN_PENDING_ROWS = 10_000
 
-function bulkWriteBehind(db: Database.Database): WriteBehindStore {
+function bulkWriteBehind(db: Database.Database, options: ReadModelStoreOptions): WriteBehindStore {
+  const budget = options.bulkRssBudgetBytes ?? BULK_RSS_BUDGET_BYTES
   return createWriteBehindStore(createSqliteReadModelStore(db), {
-    maxPendingRows: BULK_PENDING_ROWS,
-    minPendingRows: BULK_MIN_PENDING_ROWS,
-    underPressure: () => process.memoryUsage.rss() > BULK_RSS_BUDGET_BYTES,
+    maxPendingRows: Math.max(options.bulkHeldRows ?? BULK_PENDING_ROWS, BULK_PENDING_ROWS),
+    minPendingRows: BULK_PENDING_ROWS,
+    underPressure: () => process.memoryUsage.rss() > budget,
   })
 }
 
 export function openReadModelStore(options: ReadModelStoreOptions): SqliteReadModelStore {
   const db = openDatabase(options.path, options.bulk === true)
-  const behind = options.bulk === true ? bulkWriteBehind(db) : undefined
+  const behind = options.bulk === true ? bulkWriteBehind(db, options) : undefined
   const store = behind ?? createSqliteReadModelStore(db)
   const flush = (): void => behind?.flush()
   return {
