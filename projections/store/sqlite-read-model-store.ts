@@ -164,7 +164,7 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
   function insertRow(write: RowWrite): void {
     if (write.row === undefined) throw new KnownRowError(write.table, write.key, false)
     try {
-      tableStatements(write.table).insert.run(rowValues(write.table, write.row))
+      tableStatements(write.table).insert.run(...rowValues(write.table, write.row))
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new KnownRowError(write.table, write.key, false)
       throw error
@@ -187,7 +187,10 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
       for (const value of rowValues(table, row)) values[n++] = value
     }
     try {
-      statements.insertChunk.run(values)
+      // Spread, not the array: better-sqlite3 reads each element of an array argument through a V8
+      // API call, and arguments straight off the call (0.82-0.88x the CPU for a position row,
+      // `npm run bench -- sqlite-binding`).
+      statements.insertChunk.run(...values)
       return true
     } catch (error) {
       // A failed statement inserts none of its rows.
@@ -212,7 +215,7 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
 
   function updateRow(write: RowWrite): void {
     const statements = tableStatements(write.table)
-    const { changes } = write.row === undefined ? statements.delete.run(write.key) : statements.update.run(keyLast(write.table, rowValues(write.table, write.row)))
+    const { changes } = write.row === undefined ? statements.delete.run(write.key) : statements.update.run(...keyLast(write.table, rowValues(write.table, write.row)))
     if (changes !== 1) throw new KnownRowError(write.table, write.key, true)
   }
 
@@ -220,7 +223,7 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
     for (const write of batch.writes) {
       const statements = tableStatements(write.table)
       if (write.row === undefined) statements.delete.run(write.key)
-      else statements.upsert.run(rowValues(write.table, write.row))
+      else statements.upsert.run(...rowValues(write.table, write.row))
     }
     insertRows(batch.inserts ?? [])
     for (const write of batch.updates ?? []) updateRow(write)

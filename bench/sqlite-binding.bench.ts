@@ -1,0 +1,156 @@
+// How a multi-row INSERT's values are handed to better-sqlite3: as one array argument, or spread as
+// arguments. Both stores insert this way (the read models 16 rows a statement, the embedded log 64);
+// better-sqlite3 reads each element of an array argument through a V8 API call, and arguments
+// straight off the call. Same rows, same statement, alternating in one run: the array is the
+// baseline.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { readModelTables } from '../projections/fold/read-model-rows.ts'
+import { ensureReadModelSchema } from '../projections/store/read-model-schema.ts'
+
+export const description = 'multi-row INSERT values as one array vs spread arguments: read-model positions and log records (µs/row)'
+
+const usage = `Usage: npm run bench -- sqlite-binding [--rows N] [--reps N]
+  --rows N   rows inserted per repetition and case (default 100000)
+  --reps N   repetitions of each contender, alternating (default 5)
+`
+
+type Value = string | number | Buffer | null
+
+interface Case {
+  readonly name: string
+  readonly columns: number
+  readonly rowsPerInsert: number
+  /** A fresh database and its multi-row INSERT. */
+  open(path: string): { readonly db: Database.Database; readonly insert: Database.Statement<unknown[]> }
+  readonly rows: readonly (readonly Value[])[]
+}
+
+const hex = (n: number, bytes: number): string => `0x${n.toString(16).padStart(bytes * 2, '0')}`
+
+function positionRows(count: number): Value[][] {
+  const rows: Value[][] = []
+  for (let i = 0; i < count; i++) {
+    // Column order of readModelTables.positions; an open position (close columns null), as most are.
+    rows.push([
+      ...[hex(i * 2654435761, 32), 'btc-usdc-perp', hex(i % 5000, 20), i % 2 === 0 ? 'long' : 'short'],
+      ...['1.25', '2500.5', '5', `${60000 + (i % 1000)}.125`, '0.000123456789', 'open'],
+      ...[1000 + i, hex(i + 1, 32), hex(i + 7, 32), i % 4, 1_700_000_000 + i],
+      ...[null, null, null, null, null, null, null, null, null, null],
+    ])
+  }
+  rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1))
+  return rows
+}
+
+function logRows(count: number): Value[][] {
+  const value = Buffer.from(JSON.stringify({ v: 1, type: 'position_opened', market_id: 'btc-usdc-perp', data: { size: '1.25', trader: hex(7, 20) } }))
+  return Array.from({ length: count }, (_, i) => [i, 'btc-usdc-perp', value, '{"schema":"perp.events.v1"}', 1_700_000_000_000])
+}
+
+function multiRowSql(head: string, columns: number, rows: number): string {
+  return `${head} VALUES ${Array<string>(rows).fill(`(${Array<string>(columns).fill('?').join(', ')})`).join(', ')}`
+}
+
+function cases(rows: number): Case[] {
+  const positionColumns = readModelTables.positions.columns.length
+  return [
+    {
+      name: 'read-model positions (25 columns, 16 rows a statement)',
+      columns: positionColumns,
+      rowsPerInsert: 16,
+      rows: positionRows(rows),
+      open: (path) => {
+        const db = new Database(path)
+        db.pragma('journal_mode = MEMORY')
+        db.pragma('synchronous = OFF')
+        ensureReadModelSchema(db, { deferIndexes: true })
+        const head = `INSERT INTO positions (${readModelTables.positions.columns.join(', ')})`
+        return { db, insert: db.prepare<unknown[]>(multiRowSql(head, positionColumns, 16)) }
+      },
+    },
+    {
+      name: 'log records (5 columns, 64 rows a statement)',
+      columns: 5,
+      rowsPerInsert: 64,
+      rows: logRows(rows),
+      open: (path) => {
+        const db = new Database(path)
+        db.pragma('journal_mode = WAL')
+        db.pragma('synchronous = NORMAL')
+        db.exec('CREATE TABLE records ("offset" INTEGER PRIMARY KEY, key TEXT NOT NULL, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL) STRICT')
+        return { db, insert: db.prepare<unknown[]>(multiRowSql('INSERT INTO records ("offset", key, value, headers, ts)', 5, 64)) }
+      },
+    },
+  ]
+}
+
+/** CPU µs per row of inserting every row of the case, 10k rows a transaction. */
+function timeInsert(testCase: Case, path: string, spread: boolean): number {
+  rmSync(path, { force: true })
+  const { db, insert } = testCase.open(path)
+  const { columns, rowsPerInsert, rows } = testCase
+  const values = new Array<Value>(columns * rowsPerInsert)
+  const insertAll = db.transaction((from: number, to: number) => {
+    for (let i = from; i + rowsPerInsert <= to; i += rowsPerInsert) {
+      for (let j = 0; j < rowsPerInsert; j++) {
+        const row = rows[i + j]!
+        for (let k = 0; k < columns; k++) values[j * columns + k] = row[k]!
+      }
+      if (spread) insert.run(...values)
+      else insert.run(values)
+    }
+  })
+  const started = process.cpuUsage()
+  for (let from = 0; from < rows.length; from += 10_000) insertAll(from, Math.min(rows.length, from + 10_000))
+  const cpu = process.cpuUsage(started)
+  db.close()
+  return (cpu.user + cpu.system) / rows.length
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+function parseOptions(args: readonly string[]): { rows: number; reps: number } {
+  const value = (flag: string, fallback: number): number => {
+    const at = args.indexOf(flag)
+    if (at === -1) return fallback
+    const parsed = Number(args[at + 1])
+    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(args[at + 1])}`)
+    return parsed
+  }
+  return { rows: value('--rows', 100_000), reps: value('--reps', 5) }
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage)
+    return
+  }
+  const { rows, reps } = parseOptions(args)
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-binding-'))
+  try {
+    process.stdout.write(`sqlite-binding: ${rows} rows per case, ${reps} alternating repetitions, CPU µs per row (medians)\n\n`)
+    process.stdout.write('| rows | array (baseline) | spread | spread / array |\n|------|------------------|--------|----------------|\n')
+    for (const testCase of cases(rows)) {
+      const path = join(dir, 'bench.db')
+      timeInsert(testCase, path, true)
+      timeInsert(testCase, path, false)
+      const array: number[] = []
+      const spread: number[] = []
+      for (let rep = 0; rep < reps; rep++) {
+        array.push(timeInsert(testCase, path, false))
+        spread.push(timeInsert(testCase, path, true))
+      }
+      const a = median(array)
+      const s = median(spread)
+      process.stdout.write(`| ${testCase.name} | ${a.toFixed(2)} | ${s.toFixed(2)} | ${(s / a).toFixed(2)}x |\n`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
