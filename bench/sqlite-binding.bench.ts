@@ -1,14 +1,15 @@
 // How a multi-row INSERT's values are handed to better-sqlite3: as one array argument, or spread as
 // arguments. Both stores insert this way (the read models 16 rows a statement, the embedded log 64);
 // better-sqlite3 reads each element of an array argument through a V8 API call, and arguments
-// straight off the call. Same rows, same statement, alternating in one run: the array is the
-// baseline.
+// straight off the call. Same rows, same statement, into files laid out by the stores themselves,
+// alternating in one run: the array is the baseline.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { createEmbeddedLog } from '../indexer/log/embedded-log.ts'
 import { readModelTables } from '../projections/fold/read-model-rows.ts'
-import { ensureReadModelSchema } from '../projections/store/read-model-schema.ts'
+import { openReadModelStore } from '../projections/store/sqlite-read-model-store.ts'
 
 export const description = 'multi-row INSERT values as one array vs spread arguments: read-model positions and log records (µs/row)'
 
@@ -19,13 +20,18 @@ const usage = `Usage: npm run bench -- sqlite-binding [--rows N] [--reps N]
 
 type Value = string | number | Buffer | null
 
+/** A fresh file laid out as a store lays it out, and the table the rows go into. */
+interface Target {
+  readonly db: Database.Database
+  readonly table: string
+  readonly columns: readonly string[]
+}
+
 interface Case {
   readonly name: string
-  readonly columns: number
   readonly rowsPerInsert: number
-  /** A fresh database and its multi-row INSERT. */
-  open(path: string): { readonly db: Database.Database; readonly insert: Database.Statement<unknown[]> }
   readonly rows: readonly (readonly Value[])[]
+  open(path: string): Promise<Target>
 }
 
 const hex = (n: number, bytes: number): string => `0x${n.toString(16).padStart(bytes * 2, '0')}`
@@ -50,54 +56,49 @@ function logRows(count: number): Value[][] {
   return Array.from({ length: count }, (_, i) => [i, 'btc-usdc-perp', value, '{"schema":"perp.events.v1"}', 1_700_000_000_000])
 }
 
-function multiRowSql(head: string, columns: number, rows: number): string {
-  return `${head} VALUES ${Array<string>(rows).fill(`(${Array<string>(columns).fill('?').join(', ')})`).join(', ')}`
-}
+const LOG_TOPIC = 'bench.binding'
 
 function cases(rows: number): Case[] {
-  const positionColumns = readModelTables.positions.columns.length
   return [
     {
       name: 'read-model positions (25 columns, 16 rows a statement)',
-      columns: positionColumns,
       rowsPerInsert: 16,
       rows: positionRows(rows),
-      open: (path) => {
-        const db = new Database(path)
-        db.pragma('journal_mode = MEMORY')
-        db.pragma('synchronous = OFF')
-        ensureReadModelSchema(db, { deferIndexes: true })
-        const head = `INSERT INTO positions (${readModelTables.positions.columns.join(', ')})`
-        return { db, insert: db.prepare<unknown[]>(multiRowSql(head, positionColumns, 16)) }
-      },
+      // A replay's fresh file: the bulk store's settings and tables.
+      open: async (path) => ({ db: openReadModelStore({ path, bulk: true }).db, table: 'positions', columns: readModelTables.positions.columns }),
     },
     {
       name: 'log records (5 columns, 64 rows a statement)',
-      columns: 5,
       rowsPerInsert: 64,
       rows: logRows(rows),
-      open: (path) => {
+      // The embedded log's file and partition table, written through a connection of our own set
+      // as the log's is (its page size and WAL are the file's; synchronous is the connection's).
+      open: async (path) => {
+        const log = createEmbeddedLog({ path })
+        await log.ensureTopics([{ name: LOG_TOPIC, partitions: 1 }])
+        await log.close()
         const db = new Database(path)
-        db.pragma('journal_mode = WAL')
-        db.pragma('synchronous = NORMAL')
-        db.exec('CREATE TABLE records ("offset" INTEGER PRIMARY KEY, key TEXT NOT NULL, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL) STRICT')
-        return { db, insert: db.prepare<unknown[]>(multiRowSql('INSERT INTO records ("offset", key, value, headers, ts)', 5, 64)) }
+        db.pragma('synchronous = FULL')
+        return { db, table: `"records/${LOG_TOPIC}/0"`, columns: ['"offset"', 'key', 'value', 'headers', 'ts'] }
       },
     },
   ]
 }
 
 /** CPU µs per row of inserting every row of the case, 10k rows a transaction. */
-function timeInsert(testCase: Case, path: string, spread: boolean): number {
+async function timeInsert(testCase: Case, path: string, spread: boolean): Promise<number> {
   rmSync(path, { force: true })
-  const { db, insert } = testCase.open(path)
-  const { columns, rowsPerInsert, rows } = testCase
-  const values = new Array<Value>(columns * rowsPerInsert)
+  const { db, table, columns } = await testCase.open(path)
+  const { rowsPerInsert, rows } = testCase
+  const width = columns.length
+  const tuple = `(${Array<string>(width).fill('?').join(', ')})`
+  const insert = db.prepare<unknown[]>(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(rowsPerInsert).fill(tuple).join(', ')}`)
+  const values = new Array<Value>(width * rowsPerInsert)
   const insertAll = db.transaction((from: number, to: number) => {
     for (let i = from; i + rowsPerInsert <= to; i += rowsPerInsert) {
       for (let j = 0; j < rowsPerInsert; j++) {
         const row = rows[i + j]!
-        for (let k = 0; k < columns; k++) values[j * columns + k] = row[k]!
+        for (let k = 0; k < width; k++) values[j * width + k] = row[k]!
       }
       if (spread) insert.run(...values)
       else insert.run(values)
@@ -107,6 +108,8 @@ function timeInsert(testCase: Case, path: string, spread: boolean): number {
   for (let from = 0; from < rows.length; from += 10_000) insertAll(from, Math.min(rows.length, from + 10_000))
   const cpu = process.cpuUsage(started)
   db.close()
+  rmSync(`${path}-wal`, { force: true })
+  rmSync(`${path}-shm`, { force: true })
   return (cpu.user + cpu.system) / rows.length
 }
 
@@ -138,13 +141,13 @@ export async function run(args: readonly string[]): Promise<void> {
     process.stdout.write('| rows | array (baseline) | spread | spread / array |\n|------|------------------|--------|----------------|\n')
     for (const testCase of cases(rows)) {
       const path = join(dir, 'bench.db')
-      timeInsert(testCase, path, true)
-      timeInsert(testCase, path, false)
+      await timeInsert(testCase, path, true)
+      await timeInsert(testCase, path, false)
       const array: number[] = []
       const spread: number[] = []
       for (let rep = 0; rep < reps; rep++) {
-        array.push(timeInsert(testCase, path, false))
-        spread.push(timeInsert(testCase, path, true))
+        array.push(await timeInsert(testCase, path, false))
+        spread.push(await timeInsert(testCase, path, true))
       }
       const a = median(array)
       const s = median(spread)

@@ -91,7 +91,7 @@ function prepareInsert(db: Database.Database, table: string): (rows: readonly Ne
         chunk[at + 4] = timestamp
       }
       // Spread, not the array: better-sqlite3 reads each element of an array argument through a
-      // V8 API call, and arguments straight off the call (0.86-0.89x the CPU for a record,
+      // V8 API call, and arguments straight off the call (0.80-0.85x the CPU for a record,
       // `npm run bench -- sqlite-binding`).
       insertChunk.run(...chunk)
     }

@@ -188,7 +188,7 @@ export function createSqliteReadModelStore(db: Database.Database): ReadModelStor
     }
     try {
       // Spread, not the array: better-sqlite3 reads each element of an array argument through a V8
-      // API call, and arguments straight off the call (0.82-0.88x the CPU for a position row,
+      // API call, and arguments straight off the call (0.78-0.81x the CPU for a position row,
       // `npm run bench -- sqlite-binding`).
       statements.insertChunk.run(...values)
       return true
