@@ -24,6 +24,8 @@ import {
   UnknownTopicError,
 } from './log-errors.ts'
 import { partitionForKey } from './partitioner.ts'
+import { createWalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts'
+import type { Logger } from '../runtime/logger.ts'
 
 export interface EmbeddedLogOptions {
   /** The SQLite file; created when missing. */
@@ -32,6 +34,10 @@ export interface EmbeddedLogOptions {
   readonly pollIntervalMs?: number
   /** For tests only: caps the file at this many pages (PRAGMA max_page_count) to simulate a full disk. */
   readonly maxPageCount?: number
+  /** Where a failure of the background WAL checkpoint is reported (wal-checkpointer.ts); the log goes on without it. */
+  readonly logger?: Logger
+  /** Value bytes appended between background WAL checkpoints (default CHECKPOINT_EVERY_BYTES). */
+  readonly checkpointEveryBytes?: number
 }
 
 export interface EmbeddedLog extends Log {
@@ -41,6 +47,8 @@ export interface EmbeddedLog extends Log {
    * partition of a compacted topic. Survivors keep their offsets. Returns the number deleted.
    */
   compact(topic: string): Promise<number>
+  /** The background WAL checkpoints of this connection's appends so far. */
+  walCheckpoints(): WalCheckpointStats
 }
 
 // Durability: in WAL mode, synchronous=FULL fsyncs the WAL at every commit, so a resolved append
@@ -172,6 +180,12 @@ export function createEmbeddedLog(options: EmbeddedLogOptions): EmbeddedLog {
   const consumers = new Set<LogConsumer>()
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS
   let closing: Promise<void> | undefined
+  const checkpointer = createWalCheckpointer({
+    path: options.path,
+    db,
+    ...(options.checkpointEveryBytes === undefined ? {} : { everyBytes: options.checkpointEveryBytes }),
+    onFailure: (error) => options.logger?.warn('background WAL checkpoints stopped; appends checkpoint by themselves', { error: error.message }),
+  })
 
   // IMMEDIATE takes the write lock at BEGIN, so the max(offset) read and the inserts that follow
   // it cannot interleave with another process's append.
@@ -216,8 +230,9 @@ export function createEmbeddedLog(options: EmbeddedLogOptions): EmbeddedLog {
   }
 
   async function close(): Promise<void> {
-    // Consumers are stopped first (their in-flight batch finishes), then the file is closed.
-    closing ??= Promise.all([...consumers].map((consumer) => consumer.stop())).then(() => {
+    // Consumers and the checkpoint worker are stopped first (an in-flight batch or checkpoint
+    // finishes), then the file is closed.
+    closing ??= Promise.all([...[...consumers].map((consumer) => consumer.stop()), checkpointer.close()]).then(() => {
       db.close()
     })
     await closing
@@ -235,6 +250,7 @@ export function createEmbeddedLog(options: EmbeddedLogOptions): EmbeddedLog {
       if (records.length === 0) return []
       const positions = write(() => appendTransaction.immediate(store, topic, records, Date.now()))
       notifier.notify()
+      checkpointer.appended(valueBytes(records))
       return positions
     },
     endOffsets: async (topic) => {
@@ -250,6 +266,13 @@ export function createEmbeddedLog(options: EmbeddedLogOptions): EmbeddedLog {
       assertOpen('compact')
       return write(() => compactTransaction.immediate(store, topic))
     },
+    walCheckpoints: checkpointer.stats,
     close,
   }
+}
+
+function valueBytes(records: readonly OutgoingRecord[]): number {
+  let bytes = 0
+  for (let i = 0; i < records.length; i++) bytes += records[i]!.value.length
+  return bytes
 }

@@ -18,7 +18,7 @@ export function openConfiguredLog(config: LogConfig, clientId: string, logger: L
     return createKafkaLog({ brokers: config.kafkaBrokers, clientId, logger: logger.child({ component: 'kafka' }) })
   }
   mkdirSync(config.dataDir, { recursive: true })
-  return createEmbeddedLog({ path: join(config.dataDir, 'log.db') })
+  return createEmbeddedLog({ path: join(config.dataDir, 'log.db'), logger: logger.child({ component: 'embedded-log' }) })
 }
 
 /** READ_MODEL_PATH, or DATA_DIR/read-models.db when it is not set. */
