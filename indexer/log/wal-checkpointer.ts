@@ -83,22 +83,19 @@ export function createWalCheckpointer(options: WalCheckpointerOptions): WalCheck
   }
 
   function start(): Worker {
-    // No Node flags of the parent's: the body needs none, and some (--input-type) refuse a file entry.
-    const started = new Worker(WORKER, { workerData: { path: options.path }, execArgv: [] })
+    const started = startWorker(options.path, {
+      checkpointed: () => {
+        completed++
+        inFlight = false
+        if (again) request()
+      },
+      failed: fail,
+      exited: (code) => {
+        worker = undefined
+        if (!closed) fail(new Error(`the WAL checkpoint worker of ${options.path} exited (code ${code})`))
+      },
+    })
     exited = new Promise((resolve) => started.once('exit', () => resolve()))
-    started.on('message', (message: ToParent) => {
-      if (message.kind === 'failed') return fail(new Error(`background WAL checkpoint of ${options.path} failed: ${message.message}`))
-      completed++
-      inFlight = false
-      if (again) request()
-    })
-    started.on('error', (error) => fail(new Error(`the WAL checkpoint worker of ${options.path} failed: ${error.message}`, { cause: error })))
-    started.once('exit', (code) => {
-      worker = undefined
-      if (!closed) fail(new Error(`the WAL checkpoint worker of ${options.path} exited (code ${code})`))
-    })
-    // An open log must not keep a process alive that is otherwise done.
-    started.unref()
     setWriterThreshold(FALLBACK_AUTOCHECKPOINT_PAGES)
     return started
   }
@@ -135,4 +132,24 @@ export function createWalCheckpointer(options: WalCheckpointerOptions): WalCheck
       setWriterThreshold(DEFAULT_AUTOCHECKPOINT_PAGES)
     },
   }
+}
+
+interface WorkerEvents {
+  checkpointed(): void
+  failed(error: Error): void
+  exited(code: number): void
+}
+
+function startWorker(path: string, on: WorkerEvents): Worker {
+  // No Node flags of the parent's: the body needs none, and some (--input-type) refuse a file entry.
+  const worker = new Worker(WORKER, { workerData: { path }, execArgv: [] })
+  worker.on('message', (message: ToParent) => {
+    if (message.kind === 'checkpointed') on.checkpointed()
+    else on.failed(new Error(`background WAL checkpoint of ${path} failed: ${message.message}`))
+  })
+  worker.on('error', (error) => on.failed(new Error(`the WAL checkpoint worker of ${path} failed: ${error.message}`, { cause: error })))
+  worker.once('exit', (code) => on.exited(code))
+  // An open log must not keep a process alive that is otherwise done.
+  worker.unref()
+  return worker
 }
