@@ -9,16 +9,9 @@ import { createNodePerpClient } from './node-perp-client.ts'
 import type { PerpClient } from './perp-client.ts'
 import type { InvalidFrameError } from './client-errors.ts'
 import type { ClientFrameOf, Subscription } from './reconnecting-subscription.ts'
+import { until } from '../../test/support/until.ts'
 
 const BTC = 'btc-usdc-perp'
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('perp client against the gateway', () => {
   let fixture: ServeFixture

@@ -8,20 +8,13 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createEmbeddedLog, type EmbeddedLog } from './embedded-log.ts'
 import { createWalCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.ts'
+import { until } from '../../test/support/until.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const EMBEDDED_LOG_MODULE = new URL('./embedded-log.ts', import.meta.url).href
 const MIB = 1024 * 1024
 
 const autocheckpoint = (db: Database.Database): number => db.pragma('wal_autocheckpoint', { simple: true }) as number
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('background WAL checkpoints of the embedded log', () => {
   let dir: string
