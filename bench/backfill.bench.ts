@@ -27,6 +27,7 @@ import { startAnvil } from '../test/support/anvil.ts'
 import { startKafkaBroker } from '../test/support/kafka-broker.ts'
 import { deployPerpDevnet, generatePerpEvents, type PerpDevnet } from '../test/support/perp-load.ts'
 import { readBenchArgs } from './bench-args.ts'
+import { median } from './median.ts'
 
 export const description = 'backfill of 200k anvil events into the embedded log and Kafka (events/s), against viem getContractEvents'
 
@@ -234,12 +235,6 @@ export async function run(args: readonly string[]): Promise<void> {
     await stop()
   }
   process.stdout.write(report(settings, chain, samples))
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 function report(settings: Settings, chain: Chain, samples: ReadonlyMap<string, Sample[]>): string {

@@ -14,6 +14,7 @@ import type { Log, OutgoingRecord } from '../indexer/log/log.ts'
 import { silentLogger } from '../indexer/runtime/logger.ts'
 import { startKafkaBroker } from '../test/support/kafka-broker.ts'
 import { readBenchArgs } from './bench-args.ts'
+import { median } from './median.ts'
 
 export const description =
   'append and read throughput of 500-byte records, embedded and Kafka log, against raw better-sqlite3 and raw kafkajs'
@@ -263,12 +264,6 @@ function pairRows(
     { backend, name: 'read from 0 (our consume)', samples: ours.read, baseline: readBase },
     readBase,
   ]
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 function recordsPerSecond(ms: number, settings: Settings): number {

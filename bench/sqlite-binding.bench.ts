@@ -10,6 +10,8 @@ import Database from 'better-sqlite3'
 import { createEmbeddedLog } from '../indexer/log/embedded-log.ts'
 import { readModelTables } from '../projections/fold/read-model-rows.ts'
 import { openReadModelStore } from '../projections/store/sqlite-read-model-store.ts'
+import { readBenchArgs } from './bench-args.ts'
+import { median } from './median.ts'
 
 export const description = 'multi-row INSERT values as one array vs spread arguments: read-model positions and log records (µs/row)'
 
@@ -113,28 +115,14 @@ async function timeInsert(testCase: Case, path: string, spread: boolean): Promis
   return (cpu.user + cpu.system) / rows.length
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-function parseOptions(args: readonly string[]): { rows: number; reps: number } {
-  const value = (flag: string, fallback: number): number => {
-    const at = args.indexOf(flag)
-    if (at === -1) return fallback
-    const parsed = Number(args[at + 1])
-    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(args[at + 1])}`)
-    return parsed
-  }
-  return { rows: value('--rows', 100_000), reps: value('--reps', 5) }
-}
-
 export async function run(args: readonly string[]): Promise<void> {
-  if (args.includes('--help') || args.includes('-h')) {
+  const options = readBenchArgs('sqlite-binding', args)
+  if (options === undefined) {
     process.stdout.write(usage)
     return
   }
-  const { rows, reps } = parseOptions(args)
+  const rows = options.int('rows', 100_000)
+  const reps = options.int('reps', 5)
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-binding-'))
   try {
     process.stdout.write(`sqlite-binding: ${rows} rows per case, ${reps} alternating repetitions, CPU µs per row (medians)\n\n`)
